@@ -12,9 +12,10 @@ class BotError(Exception):
 class ConfigError(BotError):
     """The configuration file is wrong: names the file, the key path and the fix."""
 
-    def __init__(self, path: Path | str, key: str, msg: str) -> None:
-        self.path, self.key, self.msg = str(path), key, msg
-        super().__init__(f"{path}: {key}: {msg}" if key else f"{path}: {msg}")
+    def __init__(self, path: Path | str, key: str, msg: str, *, line: int | None = None) -> None:
+        self.path, self.key, self.msg, self.line = str(path), key, msg, line
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {key}: {msg}" if key else f"{where}: {msg}")
 
 
 class RuleError(BotError):
