@@ -97,7 +97,8 @@ class ServerConfig(BaseModel):
             value = os.environ.get(self.password_env, "")
             if not value:
                 raise ConfigError(
-                    "environment", self.password_env,
+                    "environment",
+                    self.password_env,
                     "not set or empty; export the password in it (named by password_env)",
                 )
             return value
@@ -106,7 +107,9 @@ class ServerConfig(BaseModel):
                 return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as exc:
                 raise ConfigError(
-                    self.password_file, "", f"cannot read the password file (password_file): {exc.strerror}"
+                    self.password_file,
+                    "",
+                    f"cannot read the password file (password_file): {exc.strerror}",
                 ) from exc
         raise ConfigError("config", "password", "no password_env or password_file for this server")
 
@@ -153,7 +156,7 @@ class Config(BaseModel):
 
     model_config = _FROZEN
 
-    database: str = DEFAULT_DATABASE
+    database: str = Field(default=DEFAULT_DATABASE, validate_default=True)
     timezone: str = "UTC"
     rules: Path = DEFAULT_RULES_DIR
     templates: Path = DEFAULT_TEMPLATES_DIR
@@ -211,7 +214,7 @@ def resolve_sqlite_url(url: str, base: Path | None) -> str:
     prefix, sep, rest = url.partition(":///")
     if not sep or not prefix.startswith("sqlite") or base is None:
         return url
-    if rest.startswith("/") or rest.startswith(":memory:") or rest == "":
+    if rest.startswith(("/", ":memory:")) or rest == "":
         return url
     return f"{prefix}:///{(base / rest).resolve()}"
 
@@ -222,7 +225,9 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
     doc = _read(path)
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
-        raise ConfigError(path, "", "the config must be a mapping of keys (database:, mailboxes:, ...)", line=1)
+        raise ConfigError(
+            path, "", "the config must be a mapping of keys (database:, mailboxes:, ...)", line=1
+        )
     if env.get(DATABASE_ENV):
         data = {**data, "database": env[DATABASE_ENV]}
     try:
@@ -235,7 +240,9 @@ def _read(path: Path) -> YamlDoc:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(path, "", "config file not found; run `dunbot init` to write one, or pass --config") from exc
+        raise ConfigError(
+            path, "", "config file not found; run `dunbot init` to write one, or pass --config"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, "", f"cannot read the config file: {exc}") from exc
     try:

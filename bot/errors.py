@@ -41,3 +41,23 @@ class MessageParseError(BotError, ValueError):
 
 class OrderLookupError(BotError, LookupError):
     """No order with that id."""
+
+
+class MailboxError(BotError):
+    """An IMAP account cannot be used; names the mailbox. `temporary` says whether a retry may help."""
+
+    temporary = False
+
+    def __init__(self, mailbox: str, msg: str) -> None:
+        self.mailbox, self.msg = mailbox, msg
+        super().__init__(f"mailbox {mailbox!r}: {msg}")
+
+
+class MailboxUnavailableError(MailboxError):
+    """The server is down, dropped the connection or timed out: try again later."""
+
+    temporary = True
+
+
+class MailboxLoginError(MailboxError):
+    """The server refused the credentials (or TLS failed to verify): fix the config, retrying won't help."""

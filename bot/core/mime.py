@@ -1,54 +1,45 @@
 """Bytes in, a ParsedMessage out: MIME parsing that survives whatever the wild sends.
 
-The standard library's modern policy does the parsing; this module adds what it lacks for
-hostile input: charset aliases and guessing, headers that fail to parse, and a Message-ID
-for messages without one. Anything that still cannot be read raises MessageParseError
-with the reason, which the ingest service stores with the quarantined message.
+The standard library's parser splits the message; this module adds what it lacks for hostile
+input: RFC 2047 decoding that tolerates lying or unknown charsets, raw 8-bit headers, charset
+aliases and guessing, multiparts whose boundary never appears, and a Message-ID for messages
+without one. Anything that still cannot be read raises MessageParseError with the reason,
+which the ingest service stores with the quarantined message.
 """
 
 from __future__ import annotations
 
-import codecs
 import email
-import email.header
 import email.policy
 import email.utils
 import hashlib
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
-from email.message import EmailMessage, Message
+from datetime import UTC, datetime
+from email.message import Message
 
 import html2text
-from charset_normalizer import from_bytes
 
+from bot.core.charsets import decode_bytes, decode_encoded_words
 from bot.core.model import Address, Attachment, ParsedMessage
 from bot.errors import MessageParseError
 
-# Labels that lie: mail clients declare the small charset and use its superset (WHATWG encoding spec).
-CHARSET_SUPERSETS = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "cp936": "gb18030",
-    "big5": "big5hkscs",
-    "ks_c_5601-1987": "cp949",
-    "euc-kr": "cp949",
-    "iso-2022-jp": "iso2022_jp_ext",
-    "shift_jis": "cp932",
-    "x-sjis": "cp932",
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-    "iso-8859-9": "cp1254",
-    "tis-620": "cp874",
-    "x-mac-cyrillic": "mac_cyrillic",
-    "unicode-1-1-utf-7": "utf-7",
-    "utf8": "utf-8",
-}
+__all__ = ["decode_bytes", "decode_header", "html_to_text", "parse_message"]
+
 TEXT_TYPES = ("text/plain", "text/html", "message/delivery-status", "text/rfc822-headers")
+# A message has headers if the parser found at least one of these (RFC 5322, 2045, 5321, 1036).
+KNOWN_HEADERS = frozenset(
+    {
+        *("from", "to", "cc", "bcc", "subject", "date", "message-id", "sender", "reply-to"),
+        *("in-reply-to", "references", "mime-version", "content-type", "received"),
+        *("content-transfer-encoding", "content-disposition", "return-path", "delivered-to"),
+        *("x-original-to", "newsgroups", "x-mailer", "user-agent"),
+    }
+)
 MSGID_RE = re.compile(r"<([^<>\s]+)>")
+# RFC 5322 4.5 obs-optional: old mailers put spaces between a field name and its colon.
+OBS_FIELD_RE = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
+BOUNDARY_LINE_RE = re.compile(r"^--([^\s]{1,200}?)(?:--)?[ \t]*\r?$", re.MULTILINE)
 MAX_TEXT_CHARS = 200_000  # longer bodies are cut: nothing a customer writes is that long
 
 
@@ -57,28 +48,43 @@ def parse_message(raw: bytes) -> ParsedMessage:
     if not raw or not raw.strip():
         raise MessageParseError("empty message")
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-    except Exception as exc:  # the parser itself should not raise, but hostile input finds ways
+        msg = email.message_from_bytes(_obs_fields(raw), policy=email.policy.compat32)
+        return _build(msg, raw)
+    except MessageParseError:
+        raise
+    except Exception as exc:  # the parser should not raise, but hostile input finds ways
         raise MessageParseError(f"MIME parser failed: {exc!r}") from exc
-    if not isinstance(msg, EmailMessage):  # pragma: no cover - the policy guarantees it
-        raise MessageParseError("not an email message")
-    headers = tuple(_headers(msg))
-    if not any(k.lower() in ("from", "subject", "date", "message-id", "to") for k, _ in headers):
-        raise MessageParseError("no message headers found (From, To, Subject, Date or Message-ID)")
+
+
+def _obs_fields(raw: bytes) -> bytes:
+    """Rewrite "Name :" to "Name:" in the header block when the first line is written so;
+    the stdlib parser would otherwise read the whole header block as body."""
+    if not OBS_FIELD_RE.match(raw):
+        return raw
+    head, *rest = re.split(rb"(\r?\n\r?\n)", raw, maxsplit=1)
+    return OBS_FIELD_RE.sub(rb"\1:", head) + b"".join(rest)
+
+
+def _build(msg: Message, raw: bytes) -> ParsedMessage:
+    if not any(key.strip().lower() in KNOWN_HEADERS for key in msg):
+        raise MessageParseError(
+            "no message headers found (From, To, Subject, Date, Content-Type...)"
+        )
+    hint = _charset_hint(msg)
+    headers = tuple((key, decode_header(value, hint)) for key, value in msg.raw_items())
     parts, html, attachments = _walk(msg)
-    text = _best_text(parts, html)
-    first = _first_header(headers)
+    first = _Lookup(tuple(msg.raw_items()))
     return ParsedMessage(
         message_id=_message_id(first("message-id"), raw),
-        subject=_one_line(first("subject") or ""),
-        sender=_first_address(first("from") or first("sender") or ""),
-        to=_addresses(first("to")),
-        cc=_addresses(first("cc")),
-        reply_to=_addresses(first("reply-to")),
+        subject=_one_line(decode_header(first("subject") or "", hint)),
+        sender=_first_address(first("from") or first("sender") or "", hint),
+        to=_addresses(first("to"), hint),
+        cc=_addresses(first("cc"), hint),
+        reply_to=_addresses(first("reply-to"), hint),
         date=_date(first("date")),
         in_reply_to=_first_msgid(first("in-reply-to")),
         references=tuple(MSGID_RE.findall(first("references") or "")),
-        text=text[:MAX_TEXT_CHARS],
+        text=_best_text(parts, html)[:MAX_TEXT_CHARS],
         html=html,
         headers=headers,
         attachments=tuple(attachments),
@@ -89,138 +95,58 @@ def parse_message(raw: bytes) -> ParsedMessage:
     )
 
 
-def decode_bytes(data: bytes, declared: str | None) -> str:
-    """Decode a body with its declared charset, its superset, or a guess; never raises."""
-    for name in _charset_candidates(declared):
-        try:
-            return data.decode(name)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    best = from_bytes(data).best()
-    if best is not None:
-        return str(best)
-    return data.decode("utf-8", errors="replace")
+def _charset_hint(msg: Message) -> str | None:
+    """The first declared charset in the message: raw 8-bit headers are usually in it."""
+    for part in msg.walk():
+        charset = _safe(part.get_content_charset)
+        if charset:
+            return charset
+    return None
 
 
-def html_to_text(html: str) -> str:
-    """HTML to readable text; blockquotes become "> " lines so quote stripping still sees them."""
-    converter = html2text.HTML2Text(bodywidth=0)
-    converter.ignore_links = True
-    converter.ignore_images = True
-    converter.ignore_emphasis = True
-    converter.ignore_tables = True
-    converter.unicode_snob = True
-    try:
-        text = converter.handle(html)
-    except Exception:  # html2text chokes on some broken markup; fall back to stripping tags
-        text = re.sub(r"<[^>]*>", " ", html)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+# --- headers ----------------------------------------------------------------------------------
 
 
-def _charset_candidates(declared: str | None) -> Iterator[str]:
-    if declared:
-        name = declared.strip().strip('"').lower()
-        yield CHARSET_SUPERSETS.get(name, name)
-        try:
-            yield codecs.lookup(name).name
-        except LookupError:
-            pass
-    yield "utf-8"
-
-
-def _headers(msg: Message) -> Iterator[tuple[str, str]]:
-    for key, value in msg.raw_items():
-        yield key, _header_value(value)
-
-
-def _header_value(value: object) -> str:
-    """The decoded value of a header; falls back to RFC 2047 decoding by hand when the policy fails."""
-    try:
-        return str(value)
-    except Exception:
-        pass
-    raw = getattr(value, "_parse_tree", None) or value
-    try:
-        chunks = email.header.decode_header(str(raw))
-    except Exception:
-        return repr(raw)
-    return "".join(
-        decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk for chunk, charset in chunks
-    )
-
-
-def _first_header(headers: tuple[tuple[str, str], ...]) -> _Lookup:
-    return _Lookup(headers)
+def decode_header(value: object, hint: str | None = None) -> str:
+    """A header's text: raw 8-bit bytes and RFC 2047 encoded words decoded, folding removed."""
+    text = str(value)
+    if any("\udc80" <= ch <= "\udcff" for ch in text):  # raw 8-bit bytes, surrogate-escaped
+        text = decode_bytes(text.encode("utf-8", "surrogateescape"), hint)
+    text = re.sub(r"\r?\n(?=[ \t])", "", text)
+    return decode_encoded_words(text)
 
 
 class _Lookup:
-    def __init__(self, headers: tuple[tuple[str, str], ...]) -> None:
+    def __init__(self, headers: tuple[tuple[str, object], ...]) -> None:
         self._first: dict[str, str] = {}
         for key, value in headers:
-            self._first.setdefault(key.lower(), value)
+            self._first.setdefault(key.strip().lower(), str(value))
 
     def __call__(self, name: str) -> str | None:
         return self._first.get(name)
 
 
-def _walk(msg: EmailMessage) -> tuple[list[tuple[str, str]], str | None, list[Attachment]]:
-    """Text parts (type, text), the first HTML body, and the attachments, in document order."""
-    parts: list[tuple[str, str]] = []
-    attachments: list[Attachment] = []
-    html: str | None = None
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
-        ctype = part.get_content_type()
-        disposition = (part.get_content_disposition() or "").lower()
-        filename = _safe(part.get_filename)
-        payload = _payload(part)
-        if disposition == "attachment" or filename or ctype not in TEXT_TYPES:
-            if ctype in ("message/rfc822",) or ctype.startswith("multipart/"):
-                continue
-            attachments.append(Attachment(filename or "", ctype, len(payload)))
-            if not (ctype in TEXT_TYPES and not filename):
-                continue
-        text = decode_bytes(payload, _safe(part.get_content_charset))
-        if ctype == "text/html" and html is None:
-            html = text
-        parts.append((ctype, text))
-    return parts, html, attachments
-
-
-def _payload(part: Message) -> bytes:
+def _addresses(value: str | None, hint: str | None) -> tuple[Address, ...]:
+    """Parsed before decoding, so a decoded name with a comma cannot split an address."""
+    if not value:
+        return ()
+    raw = value
+    if any("\udc80" <= ch <= "\udcff" for ch in raw):
+        raw = decode_bytes(raw.encode("utf-8", "surrogateescape"), hint)
     try:
-        data = part.get_payload(decode=True)
-    except Exception:
-        data = None
-    if isinstance(data, bytes):
-        return data
-    raw = part.get_payload()
-    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+        pairs = email.utils.getaddresses([re.sub(r"\r?\n", "", raw)])
+    except Exception:  # noqa: BLE001 - hostile headers reach stdlib corners; no address then
+        return ()
+    return tuple(
+        Address(addr.strip().lower(), _one_line(decode_encoded_words(name)))
+        for name, addr in pairs
+        if "@" in addr
+    )
 
 
-def _best_text(parts: list[tuple[str, str]], html: str | None) -> str:
-    plain = [text for ctype, text in parts if ctype == "text/plain" and text.strip()]
-    if plain:
-        return plain[0].replace("\r\n", "\n").strip()
-    if html:
-        return html_to_text(html)
-    other = [text for _, text in parts if text.strip()]
-    return other[0].replace("\r\n", "\n").strip() if other else ""
-
-
-def _safe(getter: object) -> str | None:
-    """Call a Message getter that may raise on hostile parameters; None when it does."""
-    try:
-        value = getter()  # type: ignore[operator]
-    except Exception:
-        return None
-    return str(value) if value else None
-
-
-def _defects(msg: Message) -> Iterator[object]:
-    for part in msg.walk():
-        yield from getattr(part, "defects", ())
+def _first_address(value: str, hint: str | None) -> Address:
+    found = _addresses(value, hint)
+    return found[0] if found else Address("", _one_line(decode_header(value, hint)))
 
 
 def _message_id(value: str | None, raw: bytes) -> str:
@@ -228,7 +154,7 @@ def _message_id(value: str | None, raw: bytes) -> str:
     if found:
         return found
     if value and value.strip():
-        return value.strip()[:250]
+        return _one_line(value)[:250]
     # Without a Message-ID the bytes are the identity: the same message fetched twice gets one id.
     return f"sha256-{hashlib.sha256(raw).hexdigest()[:32]}@dunbot.invalid"
 
@@ -247,28 +173,136 @@ def _one_line(value: str) -> str:
     return " ".join(value.split())
 
 
-def _addresses(value: str | None) -> tuple[Address, ...]:
-    if not value:
-        return ()
-    try:
-        pairs = email.utils.getaddresses([value])
-    except Exception:
-        return ()
-    return tuple(Address(addr.strip().lower(), name.strip()) for name, addr in pairs if "@" in addr)
-
-
-def _first_address(value: str) -> Address:
-    found = _addresses(value)
-    return found[0] if found else Address("", value.strip())
-
-
 def _date(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        parsed = email.utils.parsedate_to_datetime(_one_line(value))
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+# --- bodies -----------------------------------------------------------------------------------
+
+
+def _walk(msg: Message) -> tuple[list[tuple[str, str]], str | None, list[Attachment]]:
+    """Text parts (type, text), the first HTML body, and the attachments, in document order."""
+    parts: list[tuple[str, str]] = []
+    attachments: list[Attachment] = []
+    html: str | None = None
+    for part in _leaves(msg, depth=0):
+        ctype = part.get_content_type()
+        filename = _filename(part)
+        payload = _payload(part)
+        disposition = (_safe(part.get_content_disposition) or "").lower()
+        if disposition == "attachment" or filename or ctype not in TEXT_TYPES:
+            attachments.append(Attachment(filename or "", ctype, len(payload)))
+            continue
+        text = decode_bytes(payload, _safe(part.get_content_charset))
+        if ctype == "text/html" and html is None:
+            html = text
+        parts.append((ctype, text))
+    return parts, html, attachments
+
+
+def _leaves(part: Message, depth: int) -> Iterator[Message]:
+    """Every leaf part in document order, attached messages included. A delivery-status part
+    (RFC 3464) comes back whole, as text; a multipart whose boundary never appears is re-read
+    with the boundary it does use."""
+    ctype = part.get_content_type()
+    payload = part.get_payload()
+    if ctype == "message/delivery-status" and isinstance(payload, list):
+        yield _text_part(ctype, "\n\n".join(_header_block(block) for block in payload))
+    elif isinstance(payload, list):
+        for sub in payload:
+            if isinstance(sub, Message):
+                yield from _leaves(sub, depth + 1)
+    elif part.get_content_maintype() == "multipart":
+        yield from _repaired(part, depth)
+    else:
+        yield part
+
+
+def _header_block(block: object) -> str:
+    items = block.raw_items() if isinstance(block, Message) else ()
+    return "\n".join(f"{key}: {value}" for key, value in items)
+
+
+def _text_part(ctype: str, text: str) -> Message:
+    part = Message()
+    part["Content-Type"] = f"{ctype}; charset=utf-8"
+    part.set_payload(text.encode("utf-8", "surrogateescape"))
+    return part
+
+
+def _repaired(part: Message, depth: int) -> Iterator[Message]:
+    body = part.get_payload()
+    text = body if isinstance(body, str) else ""
+    found = BOUNDARY_LINE_RE.search(text)
+    if found and depth < 20:
+        head = f'Content-Type: multipart/mixed; boundary="{found.group(1)}"\n\n'
+        inner = email.message_from_string(head + text, policy=email.policy.compat32)
+        if inner.is_multipart():
+            yield from _leaves(inner, depth + 1)
+            return
+    yield _text_part("text/plain", text)  # no boundary at all: the body is the text
+
+
+def _filename(part: Message) -> str | None:
+    name = _safe(part.get_filename) or _safe(lambda: part.get_param("name"))
+    return _one_line(decode_encoded_words(name)) if name else None
+
+
+def _payload(part: Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001 - a broken transfer encoding: fall back to the raw payload
+        data = None
+    if isinstance(data, bytes):
+        return data
+    raw = part.get_payload()
+    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def _best_text(parts: list[tuple[str, str]], html: str | None) -> str:
+    plain = [text for ctype, text in parts if ctype == "text/plain" and text.strip()]
+    if plain:
+        return plain[0].replace("\r\n", "\n").strip()
+    if html:
+        return html_to_text(html)
+    other = [text for _, text in parts if text.strip()]
+    return other[0].replace("\r\n", "\n").strip() if other else ""
+
+
+def html_to_text(html: str) -> str:
+    """HTML to readable text; blockquotes become "> " lines so quote stripping still sees them."""
+    converter = html2text.HTML2Text(bodywidth=0)
+    converter.ignore_links = True
+    converter.ignore_images = True
+    converter.ignore_emphasis = True
+    converter.ignore_tables = True
+    converter.unicode_snob = True
+    try:
+        text = converter.handle(html)
+    except Exception:  # noqa: BLE001 - html2text chokes on some broken markup; fall back to stripping tags
+        text = re.sub(r"<[^>]*>", " ", html)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _safe(getter: object) -> str | None:
+    """Call a Message getter that may raise on hostile parameters; None when it does."""
+    try:
+        value = getter()  # type: ignore[operator]
+    except Exception:  # noqa: BLE001 - the getter's own parser; None is the safe answer
+        return None
+    if isinstance(value, tuple):  # RFC 2231 (charset, language, value) left undecoded
+        value = email.utils.collapse_rfc2231_value(value)
+    return str(value) if value else None
+
+
+def _defects(msg: Message) -> Iterator[object]:
+    for part in msg.walk():
+        yield from getattr(part, "defects", ())

@@ -132,10 +132,10 @@ messages = Table(
     Column("direction", String(3), nullable=False),
     Column("subject", Text, nullable=False, default=""),
     Column("sender", String(320), nullable=False, default=""),
-    Column("recipients", Text, nullable=False, default=""),  # space-separated addresses
+    Column("recipients", Text, nullable=False, default=""),  # one address per line
     Column("date", UtcDateTime, nullable=True),
     Column("in_reply_to", String(998), nullable=True),
-    Column("references", Text, nullable=False, default=""),  # space-separated Message-IDs
+    Column("references", Text, nullable=False, default=""),  # one Message-ID per line, oldest first
     Column("text", Text, nullable=False, default=""),
     Column("order_id", String(100), ForeignKey("orders.order_id"), nullable=True, index=True),
     Column("match_reason", Text, nullable=False, default=""),

@@ -1,0 +1,5 @@
+"""The SQL store (SQLAlchemy + Alembic): SQLite embedded, PostgreSQL via psycopg 3."""
+
+from bot.adapters.store.repository import AuditEntry, SqlStore, StoreError, make_engine, migrate
+
+__all__ = ["AuditEntry", "SqlStore", "StoreError", "make_engine", "migrate"]

@@ -1,0 +1,376 @@
+"""What a message is before what it says: a human, an auto-reply, or a bounce.
+
+Pure. Every phrase, header and sender pattern is data (rules/autoreply.yaml, validated by
+`AutoPatterns.from_doc`). Bounces are checked first because many MTAs also mark them
+"Auto-Submitted: auto-replied" (RFC 3834 section 3.1.7 only asks them to).
+
+Decisions, documented here because callers depend on them:
+- A delay warning (RFC 3464 Action: delayed, or a 4.x.x status, or "still being retried")
+  is kind `bounce` with a 4.x.x `bounce_status`: the address is in trouble, not dead;
+  the policy treats 4.x.x as soft.
+- A read receipt (RFC 8098 MDN) or an abuse/feedback report (RFC 5965 ARF) is kind
+  `auto_reply`: a machine answered, not the customer. So is a delivery report whose every
+  recipient was delivered, and a challenge-response request (Boxbe, Bluebottle).
+- "Auto-Submitted: no" makes a message human whatever its subject says (RFC 3834 section 5).
+- "X-Auto-Response-Suppress" alone proves nothing: Outlook sets it on ordinary mail too.
+- "Precedence: bulk/junk" counts only without list headers: a customer may write through a list.
+"""
+
+from __future__ import annotations
+
+import email.errors
+import email.header
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.core.model import Kind, ParsedMessage
+from bot.core.yamldoc import YamlDoc, pydantic_errors
+
+_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_SMTP_CODE = re.compile(r"(?:^|[\s(\[])([45])[0-5]\d(?:[ -](?=\D)|$)", re.MULTILINE)
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
+_REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w-]+)", re.IGNORECASE)
+_DSN_FAILED = ("failed",)
+_DSN_DELAYED = ("delayed",)
+_DSN_OK = ("delivered", "relayed", "expanded")
+
+
+class _HeaderRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    header: str
+    value: str
+
+
+class _AutoFile(BaseModel):
+    """The schema of rules/autoreply.yaml (see the comments in that file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_chars: int = Field(20_000, gt=0)
+    auto_headers: list[_HeaderRule] = []
+    human_auto_submitted: str = r"^\s*no\b"
+    bulk_precedence: str = r"^\s*(bulk|junk)\b"
+    list_headers: list[str] = []
+    subject_prefixes: list[str] = []
+    reply_prefixes: str = r"^\s*(re\s*:\s*)*"
+    body_phrases: list[str] = []
+    challenge_senders: str = r"(?!)"
+    challenge_phrases: list[str] = []
+    bounce_senders: str = r"^(mailer-daemon|postmaster)(@|$)"
+    bounce_subjects: list[str] = []
+    bounce_bodies: list[str] = []
+    delay_markers: list[str] = []
+    status_hints: dict[str, str] = {}
+    recipient_patterns: list[str] = []
+    original_markers: list[str] = []
+
+
+@dataclass(frozen=True, slots=True)
+class KindResult:
+    """The kind of a message and why; for bounces, the failed address and RFC 3463 status."""
+
+    kind: Kind
+    reason: str
+    bounce_recipient: str | None = None
+    bounce_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AutoPatterns:
+    """Compiled auto-reply and bounce patterns; build with `from_doc`."""
+
+    max_chars: int
+    auto_headers: tuple[tuple[str, re.Pattern[str]], ...]
+    human_auto_submitted: re.Pattern[str]
+    bulk_precedence: re.Pattern[str]
+    list_headers: frozenset[str]
+    subject_prefix: re.Pattern[str]
+    reply_prefix: re.Pattern[str]
+    body_phrase: re.Pattern[str]
+    challenge_sender: re.Pattern[str]
+    challenge_phrase: re.Pattern[str]
+    bounce_sender: re.Pattern[str]
+    bounce_subject: re.Pattern[str]
+    bounce_body: re.Pattern[str]
+    delay_marker: re.Pattern[str]
+    status_hints: tuple[tuple[re.Pattern[str], str], ...]
+    recipient_patterns: tuple[re.Pattern[str], ...]
+    original_marker: re.Pattern[str]
+
+    @classmethod
+    def from_doc(cls, doc: YamlDoc) -> AutoPatterns:
+        """Validate a parsed autoreply.yaml; a bad key or regex is a RuleError at its file:line."""
+        try:
+            spec = _AutoFile.model_validate(doc.data if doc.data is not None else {})
+        except ValidationError as exc:
+            raise pydantic_errors(doc, exc) from exc
+        c = _Compiler(doc)
+        return cls(
+            max_chars=spec.max_chars,
+            auto_headers=tuple(
+                (rule.header.lower(), c.one(("auto_headers", i, "value"), rule.value))
+                for i, rule in enumerate(spec.auto_headers)
+            ),
+            human_auto_submitted=c.one(("human_auto_submitted",), spec.human_auto_submitted),
+            bulk_precedence=c.one(("bulk_precedence",), spec.bulk_precedence),
+            list_headers=frozenset(h.lower() for h in spec.list_headers),
+            subject_prefix=c.many("subject_prefixes", spec.subject_prefixes),
+            reply_prefix=c.one(("reply_prefixes",), spec.reply_prefixes),
+            body_phrase=c.many("body_phrases", spec.body_phrases),
+            challenge_sender=c.one(("challenge_senders",), spec.challenge_senders),
+            challenge_phrase=c.many("challenge_phrases", spec.challenge_phrases),
+            bounce_sender=c.one(("bounce_senders",), spec.bounce_senders),
+            bounce_subject=c.many("bounce_subjects", spec.bounce_subjects),
+            bounce_body=c.many("bounce_bodies", spec.bounce_bodies),
+            delay_marker=c.many("delay_markers", spec.delay_markers),
+            status_hints=tuple(c.hint(key, status) for key, status in spec.status_hints.items()),
+            recipient_patterns=tuple(
+                c.one(("recipient_patterns", i), pat, re.MULTILINE)
+                for i, pat in enumerate(spec.recipient_patterns)
+            ),
+            original_marker=c.many("original_markers", spec.original_markers, re.MULTILINE),
+        )
+
+
+class _Compiler:
+    """Compiles patterns, naming the YAML line of a bad one."""
+
+    def __init__(self, doc: YamlDoc) -> None:
+        self.doc = doc
+
+    def one(self, loc: tuple[Any, ...], pattern: str, flags: int = 0) -> re.Pattern[str]:
+        try:
+            return re.compile(pattern, re.IGNORECASE | flags)
+        except re.error as exc:
+            where = ".".join(map(str, loc))
+            raise self.doc.error(loc, f"{where}: not a valid regular expression: {exc}") from exc
+
+    def many(self, key: str, patterns: list[str], flags: int = 0) -> re.Pattern[str]:
+        for i, pattern in enumerate(patterns):
+            self.one((key, i), pattern, flags)
+        if not patterns:
+            return re.compile(r"(?!)")
+        return self.one((key,), "|".join(f"(?:{p})" for p in patterns), flags)
+
+    def hint(self, pattern: str, status: str) -> tuple[re.Pattern[str], str]:
+        if not _STATUS.fullmatch(status):
+            raise self.doc.error(("status_hints", pattern), f"status_hints: {status!r} is not a status like 5.1.1")
+        return self.one(("status_hints", pattern), pattern), status
+
+
+def detect_kind(msg: ParsedMessage, patterns: AutoPatterns) -> KindResult:
+    """Bounce, auto-reply or human, with the reason (the rule that decided)."""
+    return (
+        _bounce(msg, patterns)
+        or _machine_report(msg)
+        or _by_headers(msg, patterns)
+        or _by_content(msg, patterns)
+        or KindResult(Kind.HUMAN, "no auto-reply or bounce markers")
+    )
+
+
+# --- bounces -------------------------------------------------------------------------------
+
+
+def _bounce(msg: ParsedMessage, p: AutoPatterns) -> KindResult | None:
+    report = _report_type(msg)
+    dsn = [text for ctype, text in msg.parts if ctype == "message/delivery-status"]
+    if dsn:
+        found = _from_dsn("\n\n".join(dsn), p)
+        if found is not None:
+            return found
+    return _free_form_bounce(msg, p, report == "delivery-status")
+
+
+def _report_type(msg: ParsedMessage) -> str:
+    if msg.content_type != "multipart/report":
+        return ""
+    found = _REPORT_TYPE.search(msg.header("Content-Type") or "")
+    return found.group(1).lower() if found else ""
+
+
+def _dsn_blocks(text: str) -> Iterator[dict[str, str]]:
+    """RFC 3464 field blocks (per-message, then one per recipient) as lower-cased dicts."""
+    for chunk in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
+        fields: dict[str, str] = {}
+        key = ""
+        for line in chunk.split("\n"):
+            if line[:1] in (" ", "\t") and key:
+                fields[key] += " " + line.strip()
+            elif ":" in line:
+                key, _, value = line.partition(":")
+                key = key.strip().lower()
+                fields.setdefault(key, value.strip())
+        if fields:
+            yield fields
+
+
+def _from_dsn(text: str, p: AutoPatterns) -> KindResult | None:
+    blocks = [b for b in _dsn_blocks(text) if "final-recipient" in b or "original-recipient" in b or "action" in b]
+    if not blocks:
+        return None
+    actions = [b.get("action", "").lower().split(" ")[0] for b in blocks]
+    if all(a in _DSN_OK for a in actions):
+        return KindResult(Kind.AUTO_REPLY, f"delivery report (RFC 3464): {actions[0]}")
+    block = _worst(blocks)
+    action = block.get("action", "").lower()
+    status = _dsn_status(block, action, p)
+    recipient = _dsn_recipient(block)
+    return KindResult(Kind.BOUNCE, f"delivery report (RFC 3464): {action or 'failed'} {status}", recipient, status)
+
+
+def _worst(blocks: list[dict[str, str]]) -> dict[str, str]:
+    """The first failed recipient, else the first with a 5.x.x status, else a delay, else the first."""
+    for test in (
+        lambda b: b.get("action", "").lower().startswith(_DSN_FAILED),
+        lambda b: b.get("status", "").strip().startswith("5"),
+        lambda b: b.get("action", "").lower().startswith(_DSN_DELAYED),
+    ):
+        for block in blocks:
+            if test(block):
+                return block
+    return blocks[0]
+
+
+def _dsn_status(block: dict[str, str], action: str, p: AutoPatterns) -> str:
+    for source in (block.get("status", ""), block.get("diagnostic-code", "")):
+        found = _STATUS.search(source)
+        if found and found.group(1) != "2":
+            return found.group(0)
+    delayed = action.startswith(_DSN_DELAYED)
+    return _status_from_text(block.get("diagnostic-code", ""), delayed, p)
+
+
+def _dsn_recipient(block: dict[str, str]) -> str | None:
+    for key in ("original-recipient", "final-recipient", "x-actual-recipient"):
+        found = _ADDRESS.search(block.get(key, "").partition(";")[2] or block.get(key, ""))
+        if found:
+            return found.group(0).lower()
+    return None
+
+
+def _free_form_bounce(msg: ParsedMessage, p: AutoPatterns, is_report: bool) -> KindResult | None:
+    failed = msg.header("X-Failed-Recipients")
+    text = _notice(msg, p)
+    daemon = bool(p.bounce_sender.search(msg.sender.email)) or _null_sender(msg)
+    subject = p.bounce_subject.search(_subject(msg)) is not None
+    body = p.bounce_body.search(text) is not None
+    if failed:
+        reason = "X-Failed-Recipients header"
+    elif is_report and (daemon or subject or body):
+        reason = "delivery report without a readable status part"
+    elif daemon and (subject or body):
+        reason = f"bounce from {msg.sender.email or 'the null sender'}"
+    elif subject and body:
+        reason = "bounce subject and body"
+    else:
+        return None
+    delayed = p.delay_marker.search(_subject(msg)) is not None or p.delay_marker.search(text) is not None
+    status = _status_from_text(text, delayed and not failed, p)
+    recipient = _failed_address(failed, text, msg, p)
+    return KindResult(Kind.BOUNCE, reason, recipient, status)
+
+
+def _null_sender(msg: ParsedMessage) -> bool:
+    path = msg.header("Return-Path")
+    return path is not None and path.strip() in ("<>", "")
+
+
+def _notice(msg: ParsedMessage, p: AutoPatterns) -> str:
+    """The bounce notice itself: the first text part, cut where the returned original starts."""
+    text = msg.text[: p.max_chars].replace("\r\n", "\n")
+    found = p.original_marker.search(text)
+    return text[: found.start()] if found else text
+
+
+def _status_from_text(text: str, delayed: bool, p: AutoPatterns) -> str:
+    found = _STATUS.search(text)
+    if found and found.group(1) != "2":
+        return found.group(0)
+    code = _SMTP_CODE.search(text)
+    if code:
+        return f"{code.group(1)}.0.0"
+    for pattern, status in p.status_hints:
+        if pattern.search(text):
+            return ("4" + status[1:]) if delayed else status
+    return "4.0.0" if delayed else "5.0.0"
+
+
+def _failed_address(header: str | None, text: str, msg: ParsedMessage, p: AutoPatterns) -> str | None:
+    if header:
+        found = _ADDRESS.search(header)
+        if found:
+            return found.group(0).lower()
+    ours = {msg.sender.email, *(a.email for a in msg.to), *(a.email for a in msg.cc)}
+    for pattern in p.recipient_patterns:
+        for match in pattern.finditer(text):
+            addr = _clean_address(match.group("addr") if "addr" in pattern.groupindex else match.group(0))
+            if addr and addr not in ours and not p.bounce_sender.search(addr):
+                return addr
+    for match in _ADDRESS.finditer(text):
+        addr = _clean_address(match.group(0))
+        if addr and addr not in ours and not p.bounce_sender.search(addr):
+            return addr
+    return None
+
+
+def _clean_address(value: str) -> str | None:
+    found = _ADDRESS.search(value)
+    return found.group(0).strip(".").lower() if found else None
+
+
+# --- auto-replies ----------------------------------------------------------------------------
+
+
+def _machine_report(msg: ParsedMessage) -> KindResult | None:
+    report = _report_type(msg)
+    types = {ctype for ctype, _ in msg.parts}
+    if report == "disposition-notification" or "message/disposition-notification" in types:
+        return KindResult(Kind.AUTO_REPLY, "read receipt (RFC 8098 MDN)")
+    if report == "feedback-report" or "message/feedback-report" in types:
+        return KindResult(Kind.AUTO_REPLY, "feedback report (RFC 5965 ARF)")
+    return None
+
+
+def _by_headers(msg: ParsedMessage, p: AutoPatterns) -> KindResult | None:
+    submitted = msg.header("Auto-Submitted")
+    if submitted is not None and p.human_auto_submitted.search(submitted):
+        return KindResult(Kind.HUMAN, "Auto-Submitted: no (RFC 3834)")
+    for name, pattern in p.auto_headers:
+        value = msg.header(name)
+        if value is not None and pattern.search(value):
+            return KindResult(Kind.AUTO_REPLY, f"{name}: {value.strip()[:60]}")
+    precedence = msg.header("Precedence") or ""
+    if p.bulk_precedence.search(precedence) and not any(msg.header(h) for h in p.list_headers):
+        return KindResult(Kind.AUTO_REPLY, f"Precedence: {precedence.strip()} without list headers")
+    return None
+
+
+def _by_content(msg: ParsedMessage, p: AutoPatterns) -> KindResult | None:
+    subject = _subject(msg)
+    prefix = p.reply_prefix.match(subject)
+    found = p.subject_prefix.match(subject, prefix.end() if prefix else 0)
+    if found:
+        return KindResult(Kind.AUTO_REPLY, f"subject starts with {found.group(0)!r}")
+    head = msg.text[: min(p.max_chars, 4000)]
+    if p.challenge_sender.search(msg.sender.email) or p.challenge_phrase.search(head):
+        return KindResult(Kind.AUTO_REPLY, "challenge-response request")
+    phrase = p.body_phrase.search(head)
+    if phrase:
+        return KindResult(Kind.AUTO_REPLY, f"body says {phrase.group(0)[:60]!r}")
+    return None
+
+
+def _subject(msg: ParsedMessage) -> str:
+    """The subject, decoding RFC 2047 words the MIME layer left encoded."""
+    subject = msg.subject
+    if "=?" not in subject:
+        return subject
+    try:
+        return str(email.header.make_header(email.header.decode_header(subject)))
+    except (UnicodeDecodeError, LookupError, ValueError, email.errors.HeaderParseError):
+        return subject

@@ -1,0 +1,415 @@
+"""Dates in customer mail: the promised payment date or the out-of-office return date.
+
+Pure: every relative phrase resolves against `base`, the message's Date, which the caller
+passes in. The phrases are data (the `dates:` section of rules/intents.yaml): our own small
+rules do what dateparser cannot ("下周五", "月底", "end of next month", "ab dem 12.08.") and are
+fast; dateparser (restricted to one language, RELATIVE_BASE = the Date, PREFER_DATES_FROM =
+future) covers languages that have no phrases in the YAML, on the sentences that talk about
+paying or returning only, since its search is slow.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+
+from bot.core.yamldoc import YamlDoc, pydantic_errors
+
+Purpose = Literal["payment", "return"]
+MAX_AHEAD = timedelta(days=400)  # a promise further out than this is not a date we act on
+SENTENCE_RE = re.compile(r"[.!?;。！？；\n]")
+ANY = "any"  # phrases for every language (numeric dates)
+PLACEHOLDERS = ("{weekday}", "{month}", "{day}", "{year}", "{n}")
+
+
+def _placeholders_ok(value: str) -> str:
+    probe = value
+    for name in PLACEHOLDERS:
+        probe = probe.replace(name, "x")
+    try:
+        re.compile(probe, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression ({exc}): {value!r}") from exc
+    return value
+
+
+Regex = Annotated[str, AfterValidator(_placeholders_ok)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PhraseSpec(_Model):
+    pattern: Regex
+    week: Literal["next", "this", "upcoming"] | None = None
+    days: int = 0
+    weeks: int = 0
+    months: int = 0
+    unit: Literal["days", "weeks", "months"] | None = None
+    anchor: Literal["week_end", "month_start", "month_mid", "month_end", "year_end"] | None = None
+    order: Literal["dmy", "mdy", "auto"] = "dmy"
+
+
+class DatesSpec(_Model):
+    numbers: dict[str, dict[str, int]] = {}
+    weekdays: dict[str, list[Regex]] = {}
+    months: dict[str, list[Regex]] = {}
+    phrases: dict[str, list[PhraseSpec]] = {}
+    pay_cues: Regex = "pay"
+    return_cues: Regex = "back|return"
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    regex: re.Pattern[str]
+    language: str
+    spec: PhraseSpec
+
+
+@dataclass(frozen=True, slots=True)
+class DatePatterns:
+    """The compiled `dates:` section; build with `DatePatterns.from_doc(doc)`."""
+
+    phrases: Mapping[str, tuple[Phrase, ...]]
+    weekdays: Mapping[str, tuple[re.Pattern[str], ...]]
+    months: Mapping[str, tuple[re.Pattern[str], ...]]
+    numbers: Mapping[str, Mapping[str, int]]
+    pay_cue: re.Pattern[str]
+    return_cue: re.Pattern[str]
+
+    @classmethod
+    def from_doc(cls, doc: YamlDoc) -> DatePatterns:
+        """Validate doc.data["dates"]; errors are RuleError with the file and line."""
+        data = doc.data.get("dates") if isinstance(doc.data, dict) else None
+        try:
+            spec = DatesSpec.model_validate(data or {})
+        except ValidationError as exc:
+            raise pydantic_errors(doc, _Prefixed(exc, "dates")) from exc
+        for lang, months in spec.months.items():
+            if len(months) != 12:
+                raise doc.error(
+                    ("dates", "months", lang), f"{lang}: needs 12 months, has {len(months)}"
+                )
+        for lang, days in spec.weekdays.items():
+            if len(days) != 7:
+                raise doc.error(
+                    ("dates", "weekdays", lang), f"{lang}: needs 7 weekdays, has {len(days)}"
+                )
+        return _compile(spec, doc)
+
+
+class _Prefixed:
+    """A ValidationError whose locations start at the `dates` key of the whole file."""
+
+    def __init__(self, exc: ValidationError, prefix: str) -> None:
+        self._exc, self._prefix = exc, prefix
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [{**e, "loc": (self._prefix, *e["loc"])} for e in self._exc.errors()]
+
+
+def _compile(spec: DatesSpec, doc: YamlDoc) -> DatePatterns:
+    flags = re.IGNORECASE
+    phrases = {
+        lang: tuple(_phrase(spec, lang, i, p, doc) for i, p in enumerate(items))
+        for lang, items in spec.phrases.items()
+    }
+    return DatePatterns(
+        phrases=phrases,
+        weekdays={
+            k: tuple(re.compile(f"(?:{w})", flags) for w in v) for k, v in spec.weekdays.items()
+        },
+        months={k: tuple(re.compile(f"(?:{m})", flags) for m in v) for k, v in spec.months.items()},
+        numbers={k: {w.lower(): n for w, n in v.items()} for k, v in spec.numbers.items()},
+        pay_cue=re.compile(spec.pay_cues, flags),
+        return_cue=re.compile(spec.return_cues, flags),
+    )
+
+
+def _phrase(spec: DatesSpec, lang: str, i: int, phrase: PhraseSpec, doc: YamlDoc) -> Phrase:
+    try:
+        regex = re.compile(_expand(phrase.pattern, lang, spec), re.IGNORECASE)
+    except re.error as exc:
+        raise doc.error(("dates", "phrases", lang, i), f"phrase does not compile ({exc})") from exc
+    return Phrase(regex, lang, phrase)
+
+
+def _expand(pattern: str, lang: str, spec: DatesSpec) -> str:
+    weekdays = "|".join(f"(?:{w})" for w in spec.weekdays.get(lang, ["(?!x)x"]))
+    months = "|".join(f"(?:{m})" for m in spec.months.get(lang, []))
+    words = sorted(spec.numbers.get(lang, {}), key=len, reverse=True)
+    number = "|".join([r"\d{1,3}", *(re.escape(w) for w in words)])
+    return (
+        pattern.replace("{weekday}", f"(?P<wd>{weekdays})")
+        .replace("{month}", f"(?P<m>{months})" if months else r"(?P<m>\d{1,2})")
+        .replace("{day}", r"(?P<d>\d{1,2})")
+        .replace("{year}", r"(?P<y>\d{4})")
+        .replace("{n}", f"(?P<n>{number})")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FoundDate:
+    value: date
+    start: int
+    end: int
+    specific: bool  # a day and month were written out, not a weekday or "next week"
+
+
+def find_dates(
+    text: str, base: date, patterns: DatePatterns, languages: Sequence[str]
+) -> list[FoundDate]:
+    """Every date phrase of those languages (plus numeric forms) resolved against `base`.
+
+    Where phrases overlap the longest wins; a weekday next to a written-out date defers to it.
+    """
+    found: list[FoundDate] = []
+    for lang in _languages(patterns, languages):
+        for phrase in patterns.phrases.get(lang, ()):
+            for match in phrase.regex.finditer(text):
+                value = _resolve(match, phrase, base, patterns)
+                if value is not None:
+                    found.append(FoundDate(value, match.start(), match.end(), _specific(match)))
+    kept = _without_overlaps(found)
+    return sorted(_without_shadowed_weekdays(kept), key=lambda f: f.start)
+
+
+def _languages(patterns: DatePatterns, languages: Sequence[str]) -> list[str]:
+    wanted = [lang for lang in languages if lang in patterns.phrases]
+    if not wanted:
+        wanted = [lang for lang in patterns.phrases if lang != ANY]
+    return [ANY, *dict.fromkeys(wanted)]
+
+
+def _specific(match: re.Match[str]) -> bool:
+    return "d" in match.re.groupindex and match.group("d") is not None
+
+
+def _without_overlaps(found: list[FoundDate]) -> list[FoundDate]:
+    kept: list[FoundDate] = []
+    for item in sorted(found, key=lambda f: (-(f.end - f.start), not f.specific, f.start)):
+        if all(item.end <= k.start or item.start >= k.end for k in kept):
+            kept.append(item)
+    return kept
+
+
+def _without_shadowed_weekdays(found: list[FoundDate]) -> Iterator[FoundDate]:
+    specific = [f for f in found if f.specific]
+    for item in found:
+        near = any(abs(item.start - s.end) < 16 or abs(s.start - item.end) < 16 for s in specific)
+        if item.specific or not near:
+            yield item
+
+
+def pick_date(
+    text: str, base: date, patterns: DatePatterns, languages: Sequence[str], purpose: Purpose
+) -> date | None:
+    """The date the message promises to pay on (or, for "return", comes back on), else None.
+
+    Dates before `base` are ignored for payments (they say when something happened); for a
+    return they are kept only when no later date is stated. A date in a sentence that talks
+    about paying (or returning) beats one that does not.
+    """
+    found = [f for f in find_dates(text, base, patterns, languages) if f.value <= base + MAX_AHEAD]
+    if not found:
+        return _dateparser_fallback(text, base, patterns, languages, purpose)
+    cue = patterns.pay_cue if purpose == "payment" else patterns.return_cue
+    future = [f for f in found if f.value >= base]
+    if purpose == "return":
+        pool = future or found
+        cued = [f for f in pool if _cued(text, f, cue)]
+        return max(f.value for f in (cued or pool))
+    if not future:
+        return None
+    cued = [f for f in future if _cued(text, f, cue)]
+    return (cued or future)[0].value
+
+
+def _cued(text: str, found: FoundDate, cue: re.Pattern[str]) -> bool:
+    """The sentence around the date mentions paying (or returning) before or at the date."""
+    left = text[: found.start]
+    starts = list(SENTENCE_RE.finditer(left))
+    start = starts[-1].end() if starts else 0
+    stop = SENTENCE_RE.search(text, found.end)
+    end = stop.start() if stop else len(text)
+    return cue.search(text[start:end]) is not None
+
+
+# -- resolving one phrase ---------------------------------------------------------------------
+
+
+def _resolve(
+    match: re.Match[str], phrase: Phrase, base: date, patterns: DatePatterns
+) -> date | None:
+    groups = match.groupdict()
+    spec = phrase.spec
+    if groups.get("wd"):
+        return _weekday(groups["wd"], phrase.language, spec.week or "upcoming", base, patterns)
+    if groups.get("d") and groups.get("m"):
+        return _day_month(groups, phrase.language, spec.order, base, patterns)
+    if groups.get("d"):
+        return _day_of_month(int(groups["d"]), base)
+    return _offset(groups.get("n"), phrase, base, patterns)
+
+
+def _weekday(word: str, lang: str, week: str, base: date, patterns: DatePatterns) -> date | None:
+    index = _index_of(word, patterns.weekdays.get(lang, ()))
+    if index is None:
+        return None
+    monday = base - timedelta(days=base.weekday())
+    if week == "next":
+        return monday + timedelta(days=7 + index)
+    if week == "this":
+        return monday + timedelta(days=index)
+    ahead = (index - base.weekday()) % 7 or 7
+    return base + timedelta(days=ahead)
+
+
+def _index_of(word: str, regexes: Sequence[re.Pattern[str]]) -> int | None:
+    for i, regex in enumerate(regexes):
+        if regex.fullmatch(word.strip()):
+            return i
+    return None
+
+
+def _day_month(
+    groups: Mapping[str, str | None], lang: str, order: str, base: date, patterns: DatePatterns
+) -> date | None:
+    day, month_text, year_text = groups["d"] or "", groups["m"] or "", groups.get("y")
+    if month_text.isdigit():
+        month: int | None = int(month_text)
+    else:
+        found = _index_of(month_text.rstrip("."), patterns.months.get(lang, ()))
+        month = None if found is None else found + 1
+    if month is None:
+        return None
+    year = _year(year_text)
+    readings = [(int(day), month)]
+    if month_text.isdigit() and order in ("mdy", "auto"):
+        readings = [(month, int(day))] + (readings if order == "auto" else [])
+    dates = [d for d in (_build(year, m, d_, base) for d_, m in readings) if d is not None]
+    if not dates:
+        return None
+    future = sorted(d for d in dates if d >= base)
+    return future[0] if future else dates[0]
+
+
+def _year(text: str | None) -> int | None:
+    if not text:
+        return None
+    value = int(text)
+    return value + 2000 if value < 100 else value
+
+
+def _build(year: int | None, month: int, day: int, base: date) -> date | None:
+    """The date; without a year, this year's unless that lies over a month back (then next)."""
+    if not 1 <= month <= 12:
+        return None
+    chosen = year if year is not None else base.year
+    value = _safe_date(chosen, month, day)
+    if value is not None and year is None and value < base - timedelta(days=31):
+        value = _safe_date(chosen + 1, month, day)
+    return value
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _day_of_month(day: int, base: date) -> date | None:
+    if not 1 <= day <= 31:
+        return None
+    if day >= base.day:
+        same = _safe_date(base.year, base.month, day)
+        if same is not None:
+            return same
+    nxt = _add_months(base.replace(day=1), 1)
+    return _safe_date(nxt.year, nxt.month, day)
+
+
+def _offset(count: str | None, phrase: Phrase, base: date, patterns: DatePatterns) -> date | None:
+    spec = phrase.spec
+    days, weeks, months = spec.days, spec.weeks, spec.months
+    if count is not None and spec.unit is not None:
+        n = _count(count, phrase.language, patterns)
+        if n is None:
+            return None
+        days += n if spec.unit == "days" else 0
+        weeks += n if spec.unit == "weeks" else 0
+        months += n if spec.unit == "months" else 0
+    moved = _add_months(base, months) + timedelta(days=days, weeks=weeks)
+    return _anchor(moved, spec.anchor)
+
+
+def _count(text: str, lang: str, patterns: DatePatterns) -> int | None:
+    if text.isdigit():
+        return int(text)
+    return patterns.numbers.get(lang, {}).get(text.lower())
+
+
+def _add_months(value: date, months: int) -> date:
+    total = value.year * 12 + value.month - 1 + months
+    year, month = divmod(total, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(value.day, last))
+
+
+def _anchor(value: date, anchor: str | None) -> date:
+    if anchor == "week_end":  # the working week ends on Friday
+        return value - timedelta(days=value.weekday()) + timedelta(days=4)
+    if anchor == "month_start":
+        return value.replace(day=1)
+    if anchor == "month_mid":
+        return value.replace(day=15)
+    if anchor == "month_end":
+        return value.replace(day=calendar.monthrange(value.year, value.month)[1])
+    if anchor == "year_end":
+        return date(value.year, 12, 31)
+    return value
+
+
+# -- dateparser, for languages without phrases ----------------------------------------------
+
+
+def _dateparser_fallback(
+    text: str, base: date, patterns: DatePatterns, languages: Sequence[str], purpose: Purpose
+) -> date | None:
+    """dateparser's search on the sentences that mention paying/returning, one language only."""
+    lang = next((lang for lang in languages if lang), "")
+    if not lang or lang in patterns.phrases or not any(ch.isdigit() for ch in text):
+        return None
+    cue = patterns.pay_cue if purpose == "payment" else patterns.return_cue
+    sentences = [s for s in SENTENCE_RE.split(text) if cue.search(s)][:2]
+    for sentence in sentences:
+        found = _search(sentence, lang, base)
+        if found is not None:
+            return found
+    return None
+
+
+def _search(sentence: str, lang: str, base: date) -> date | None:
+    from dateparser.search import search_dates  # imported late: loading it costs ~0.3 s
+
+    settings: dict[str, Any] = {
+        "RELATIVE_BASE": datetime.combine(base, time(12)),
+        "PREFER_DATES_FROM": "future",
+        "REQUIRE_PARTS": ["day"],
+    }
+    try:
+        hits = search_dates(sentence[:300], languages=[lang], settings=settings)
+    except Exception:  # dateparser raises on languages it lacks and on odd input
+        return None
+    for _, value in hits or ():
+        if base <= value.date() <= base + MAX_AHEAD:
+            return value.date()
+    return None

@@ -1,0 +1,86 @@
+"""The language of a customer's text, as an ISO 639-1 code ("" when unknown).
+
+lingua-language-detector does the work over a fixed set of languages our customers write in.
+Its detector is built once, lazily, and kept at module level: building is cheap, but each
+language model loads (about a second) on first use and must not load again per message;
+models are not preloaded, so a process that only sees English pays only for what it needs.
+Texts too short for statistics fall back on the script: Han -> zh, Kana -> ja, Hangul -> ko,
+Arabic -> ar, Cyrillic -> ru, Thai -> th, Devanagari -> hi.
+Pure: no I/O of our own (lingua reads its bundled models from the installed package).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lingua import LanguageDetector
+
+MIN_LETTERS = 12  # below this many letters, statistics guess; the script is the better witness
+MIN_LATIN_LETTERS = 4  # "ok", "Hi": nothing to tell
+MAX_CHARS = 2000  # the first part of a long text tells its language as well as the whole
+LANGUAGE_NAMES = (
+    "ENGLISH", "CHINESE", "GERMAN", "SPANISH", "FRENCH", "ITALIAN", "PORTUGUESE", "RUSSIAN",
+    "JAPANESE", "ARABIC", "TURKISH", "KOREAN", "DUTCH", "POLISH", "VIETNAMESE", "THAI",
+    "INDONESIAN", "HINDI", "UKRAINIAN", "SWEDISH",
+)  # fmt: skip
+SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("ja", re.compile(r"[\u3040-\u30ff]")),  # kana first: Japanese also writes Han
+    ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")),
+    ("zh", re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")),
+    ("ar", re.compile(r"[\u0600-\u06ff]")),
+    ("ru", re.compile(r"[\u0400-\u04ff]")),
+    ("th", re.compile(r"[\u0e00-\u0e7f]")),
+    ("hi", re.compile(r"[\u0900-\u097f]")),
+)
+LETTER_RE = re.compile(r"[^\W\d_]")
+NOISE_RE = re.compile(r"https?://\S+|\S+@\S+|[\w.-]+\.(?:com|net|org|cn)\b")
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 code of the text's language, or "" when there is too little to tell."""
+    sample = NOISE_RE.sub(" ", text[:MAX_CHARS])
+    letters = len(LETTER_RE.findall(sample))
+    if letters == 0:
+        return ""
+    script = script_language(sample)
+    if script in ("ja", "ko", "th", "hi") or (script == "zh" and not _has_kana(sample)):
+        return script
+    if script and letters < MIN_LETTERS:
+        return script
+    if letters < MIN_LATIN_LETTERS:
+        return ""
+    return _lingua(sample) or script
+
+
+def script_language(text: str) -> str:
+    """The language a non-Latin script implies, by the script most letters are in, else ""."""
+    best, count = "", 0
+    for code, regex in SCRIPTS:
+        found = len(regex.findall(text))
+        if found > count:
+            best, count = code, found
+    if best == "zh" and _has_kana(text):
+        return "ja"
+    latin = len(re.findall(r"[A-Za-z\u00c0-\u024f]", text))
+    weight = count * (2 if best in ("zh", "ja", "ko") else 1)  # one Han char is about a word
+    return best if weight >= latin / 4 and count else ""
+
+
+def _has_kana(text: str) -> bool:
+    return re.search(r"[\u3040-\u30ff]", text) is not None
+
+
+def _lingua(text: str) -> str:
+    found = _detector().detect_language_of(text)
+    return "" if found is None else str(found.iso_code_639_1.name.lower())
+
+
+@lru_cache(maxsize=1)
+def _detector() -> LanguageDetector:
+    from lingua import Language, LanguageDetectorBuilder
+
+    languages = [getattr(Language, name) for name in LANGUAGE_NAMES]
+    return LanguageDetectorBuilder.from_languages(*languages).build()

@@ -1,0 +1,200 @@
+"""Order numbers in mail text: "PO# 4711", "订单号：4711", "Bestell-Nr. 4711" -> one canonical form.
+
+The patterns are data (rules/orders.yaml), validated here; this module reads no file.
+
+A number is only recognised behind a keyword (PO, order, 订单, Bestellung, ...), optionally a
+marker (No., Nr., #, 号, 番号, ...), so bare dates, phone numbers and amounts in a message are
+never taken for one; `reject` and `not_followed_by` catch the rest ("order 500 pcs",
+"invoice 2024-03-05", "invoice 12,500.00").
+
+How a stated number relates to `Order.order_id` (see `same_order_number`): both are reduced to a
+key (upper case, without spaces, dashes, dots, slashes, '#'); equal keys are the same order, and
+a bare number also equals an id that is the same number behind a letter prefix ("4711" is
+"PO-4711"), while two different prefixes never match ("PI-4711" is not "PO-4711").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from bot.core.yamldoc import YamlDoc, pydantic_errors
+
+# Between keyword, marker and number: spaces and the punctuation people put there.
+SEPARATOR = r"[\s#:.\-_/]*"
+# After the number: not glued to more letters/digits ("12,500", "4711abc" are not 4711).
+NUMBER_END = r"(?![0-9A-Za-z]|[.,/\-][0-9A-Za-z])"
+KEY_DROP_RE = re.compile(r"[\s\-_./#:]+")
+PREFIX_RE = re.compile(r"^([A-Z]+)(?=\d)")
+TOKEN_RE = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z\-_/.#]*[0-9A-Za-z])?")
+DEFAULT_NUMBER = r"\d[\dA-Z]*(?:[-/_.][\dA-Z]+)*"
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression ({exc}): {value!r}") from exc
+    return value
+
+
+def _template(value: str) -> str:
+    if "{number}" not in value:
+        raise ValueError("must contain {number}, e.g. '{number}' or 'PO-{number}'")
+    try:
+        value.format(number="1")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"only {{number}} may appear in braces ({exc})") from exc
+    return value
+
+
+def _domain(value: str) -> str:
+    domain = value.strip().lower()
+    if not re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+", domain):
+        raise ValueError(f"not a domain name: {value!r}")
+    return domain
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+
+
+class _Schema(BaseModel):
+    """The shape of rules/orders.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keywords: list[Regex] = Field(min_length=1)
+    markers: list[Regex] = []
+    number: Regex = DEFAULT_NUMBER
+    min_digits: int = Field(3, ge=1, le=30)
+    canonical: Annotated[str, AfterValidator(_template)] = "{number}"
+    reject: list[Regex] = []
+    not_followed_by: list[Regex] = []
+    free_mail_domains: list[Annotated[str, AfterValidator(_domain)]] = []
+
+
+@dataclass(frozen=True)
+class OrderPatterns:
+    """Compiled order-number patterns plus the free-mail domains (never an order's domain)."""
+
+    finder: re.Pattern[str]
+    min_digits: int
+    canonical: str
+    reject: tuple[re.Pattern[str], ...]
+    not_followed_by: re.Pattern[str] | None
+    free_mail_domains: frozenset[str]
+
+    @classmethod
+    def from_doc(cls, doc: YamlDoc) -> OrderPatterns:
+        """Validate a parsed rules/orders.yaml; errors are RuleError naming file:line."""
+        if not isinstance(doc.data, dict):
+            raise doc.error((), "expected a mapping with at least 'keywords'")
+        try:
+            schema = _Schema.model_validate(doc.data)
+        except ValidationError as exc:
+            raise pydantic_errors(doc, exc) from exc
+        return cls._compile(schema)
+
+    @classmethod
+    def _compile(cls, schema: _Schema) -> OrderPatterns:
+        keywords = "|".join(_bounded(k) for k in schema.keywords)
+        markers = "|".join(f"(?:{m})" for m in schema.markers)
+        marker = f"(?:(?:{markers}){SEPARATOR})?" if markers else ""
+        finder = f"(?:{keywords}){SEPARATOR}{marker}(?P<number>{schema.number}){NUMBER_END}"
+        after = "|".join(f"(?:{p})" for p in schema.not_followed_by)
+        return cls(
+            finder=re.compile(finder, re.IGNORECASE),
+            min_digits=schema.min_digits,
+            canonical=schema.canonical,
+            reject=tuple(re.compile(p, re.IGNORECASE) for p in schema.reject),
+            not_followed_by=re.compile(rf"\s*(?:{after})", re.IGNORECASE) if after else None,
+            free_mail_domains=frozenset(schema.free_mail_domains),
+        )
+
+
+def _bounded(keyword: str) -> str:
+    """Alphabetic keywords must stand alone ("PO", not the "po" of "report"); CJK ones need not."""
+    if any(ord(ch) >= 0x2E80 for ch in keyword):
+        return f"(?:{keyword})"
+    return rf"(?<![^\W\d_])(?:{keyword})(?![^\W\d_])"
+
+
+def find_order_numbers(text: str, patterns: OrderPatterns) -> list[str]:
+    """Order numbers stated in `text`, canonical, de-duplicated, in order of appearance.
+
+    The caller decides what to search (e.g. the subject, or the reply without its quote).
+    """
+    found: dict[str, str] = {}
+    for number in _candidates(unicodedata.normalize("NFKC", text), patterns):
+        canonical = _canonical(number, patterns.canonical)
+        found.setdefault(order_key(canonical), canonical)
+    return list(found.values())
+
+
+def _candidates(text: str, patterns: OrderPatterns) -> Iterator[str]:
+    for match in patterns.finder.finditer(text):
+        number = match.group("number")
+        if sum(ch.isdigit() for ch in number) < patterns.min_digits:
+            continue
+        if any(p.fullmatch(number) for p in patterns.reject):
+            continue
+        if patterns.not_followed_by and patterns.not_followed_by.match(text, match.end()):
+            continue
+        yield number
+
+
+def _canonical(number: str, template: str) -> str:
+    clean = "".join(number.split()).upper()
+    if PREFIX_RE.match(clean):  # it carries its own prefix already
+        return clean
+    return template.format(number=clean)
+
+
+def order_key(value: str) -> str:
+    """The comparison key of an order number or id: upper case, no spaces/dashes/dots/slashes/#."""
+    return KEY_DROP_RE.sub("", unicodedata.normalize("NFKC", value)).upper()
+
+
+def same_order_number(a: str, b: str) -> bool:
+    """True if two spellings name the same order ("PO# 4711" ~ "po-4711" ~ "4711").
+
+    A bare number equals the same number behind any letter prefix; two different
+    prefixes never match, so "PI-4711" is not "PO-4711".
+    """
+    key_a, key_b = order_key(a), order_key(b)
+    if not key_a or not key_b:
+        return False
+    if key_a == key_b:
+        return True
+    prefix_a, prefix_b = PREFIX_RE.match(key_a), PREFIX_RE.match(key_b)
+    if bool(prefix_a) == bool(prefix_b):
+        return False
+    bare_a = key_a[prefix_a.end() :] if prefix_a else key_a
+    bare_b = key_b[prefix_b.end() :] if prefix_b else key_b
+    return bare_a == bare_b
+
+
+def mentions_order_id(text: str, order_id: str) -> bool:
+    """True if `text` contains this order id verbatim (up to case and separators) as one token.
+
+    Only ids with both letters and digits count ("SO-2024-0815"); a bare "4711" could be anything.
+    """
+    return bool(order_ids_in(text, [order_id]))
+
+
+def order_ids_in(text: str, order_ids: Iterable[str]) -> list[str]:
+    """The ids among `order_ids` that `text` mentions verbatim (see mentions_order_id)."""
+    wanted = [i for i in order_ids if _distinctive(order_key(i))]
+    if not wanted:
+        return []
+    tokens = {order_key(t) for t in TOKEN_RE.findall(unicodedata.normalize("NFKC", text))}
+    return [i for i in wanted if order_key(i) in tokens]
+
+
+def _distinctive(key: str) -> bool:
+    return len(key) >= 4 and any(c.isdigit() for c in key) and any(c.isalpha() for c in key)

@@ -1,0 +1,250 @@
+"""Ingest: fetch new mail of one mailbox, understand it, thread it to an order, store it.
+
+For each folder (Sent first, so that customers' replies to our own mail thread in the same
+pass even on the first sync, then INBOX) the pass reads the stored FolderState, resyncs from UID 1
+when the server's UIDVALIDITY changed (RFC 3501 2.3.1.1: old UIDs mean nothing any more; the
+store ignores Message-IDs it already has, so nothing is stored twice), and handles new UIDs in
+batches. Each batch is saved in one transaction together with the new last UID, so a crash
+loses nothing and counts nothing twice. Whatever raises for one message quarantines that
+message with the reason and its raw bytes; the pass goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.core.conversations import match_order, referenced_ids, thread_key
+from bot.core.mime import parse_message
+from bot.core.model import Direction, Order, ParsedMessage, Understanding
+from bot.core.ordernumbers import OrderPatterns
+from bot.core.understand import UnderstandingRules, classify
+from bot.core.yamldoc import YamlDoc
+from bot.errors import MessageParseError, RuleError
+from bot.ports import FetchedMessage, FolderState, Mailbox, MessageRecord, Quarantined, Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 250
+# (folder, handled so far, total) -> None; the CLI draws a progress bar with it.
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxSpec:
+    """What the service needs to know of one configured mailbox."""
+
+    name: str
+    address: str  # the salesperson's own address: mail from it is outgoing
+    inbox: str = "INBOX"
+    sent: str = "Sent"
+    aliases: frozenset[str] = frozenset()  # further own addresses
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset(a.lower() for a in {self.address, *self.aliases})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Knowledge:
+    """The validated rules the pipeline applies (built once from rules/*.yaml)."""
+
+    understanding: UnderstandingRules
+    patterns: OrderPatterns
+
+    @classmethod
+    def from_docs(cls, docs: Mapping[str, YamlDoc]) -> Knowledge:
+        """From the rules folder's documents (bot.adapters.rulefiles.read_rules_dir)."""
+        if "orders" not in docs:
+            raise RuleError("orders.yaml", None, "missing from the rules folder; `dunbot init` writes one")
+        return cls(understanding=UnderstandingRules.from_docs(docs), patterns=OrderPatterns.from_doc(docs["orders"]))
+
+
+@dataclass(slots=True)
+class FolderReport:
+    mailbox: str
+    folder: str
+    fetched: int = 0
+    new: int = 0
+    quarantined: int = 0
+    unmatched: int = 0
+    resynced: bool = False
+
+
+@dataclass(slots=True)
+class SyncReport:
+    folders: list[FolderReport] = field(default_factory=list)
+
+    def total(self, attr: str) -> int:
+        return sum(int(getattr(f, attr)) for f in self.folders)
+
+    def summary(self) -> str:
+        return (
+            f"{self.total('new')} new, {self.total('quarantined')} quarantined, "
+            f"{self.total('unmatched')} unmatched ({self.total('fetched')} fetched)"
+        )
+
+
+@dataclass(slots=True)
+class _Pass:
+    """State of one sync pass of one mailbox: what the pipeline needs besides the message."""
+
+    spec: MailboxSpec
+    knowledge: Knowledge
+    store: Store
+    now: datetime
+    open_orders: list[Order] = field(default_factory=list)
+    threaded: dict[str, str] = field(default_factory=dict)  # Message-ID -> order_id seen this pass
+    subjects: dict[str, str] = field(default_factory=dict)  # thread_key -> order_id seen this pass
+
+
+def sync_mailbox(
+    spec: MailboxSpec,
+    mailbox: Mailbox,
+    store: Store,
+    knowledge: Knowledge,
+    *,
+    now: datetime,
+    batch_size: int = DEFAULT_BATCH,
+    progress: ProgressFn | None = None,
+) -> SyncReport:
+    """One pass over the mailbox's Sent and INBOX folders; returns what happened."""
+    state = _Pass(spec=spec, knowledge=knowledge, store=store, now=now)
+    report = SyncReport()
+    for folder in (spec.sent, spec.inbox):
+        report.folders.append(sync_folder(state, mailbox, folder, batch_size=batch_size, progress=progress))
+    log.info("sync %s: %s", spec.name, report.summary())
+    return report
+
+
+def sync_folder(
+    state: _Pass,
+    mailbox: Mailbox,
+    folder: str,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: ProgressFn | None = None,
+) -> FolderReport:
+    """Fetch and store every message above the folder's last UID, batch by batch."""
+    name = state.spec.name
+    report = FolderReport(mailbox=name, folder=folder)
+    uidvalidity = mailbox.uidvalidity(folder)
+    stored = state.store.folder_state(name, folder)
+    last_uid = _start_uid(stored, uidvalidity, report)
+    uids = mailbox.uids_after(folder, last_uid)
+    if not uids and (stored is None or report.resynced):  # remember the new UIDVALIDITY
+        state.store.save_batch(FolderState(name, folder, uidvalidity, last_uid), [], [])
+    for start in range(0, len(uids), batch_size):
+        batch = uids[start : start + batch_size]
+        state.open_orders = state.store.open_orders()  # orders may be imported while we run
+        records, quarantined = _handle_batch(state, folder, mailbox.fetch(folder, batch))
+        new = state.store.save_batch(FolderState(name, folder, uidvalidity, batch[-1]), records, quarantined)
+        _count(report, records, quarantined, new)
+        if progress is not None:
+            progress(folder, start + len(batch), len(uids))
+    if uids:
+        log.info(
+            "sync %s/%s: %d new, %d quarantined, %d unmatched",
+            name, folder, report.new, report.quarantined, report.unmatched,
+        )
+    return report
+
+
+def _start_uid(stored: FolderState | None, uidvalidity: int, report: FolderReport) -> int:
+    if stored is None:
+        return 0
+    if stored.uidvalidity != uidvalidity:
+        log.warning(
+            "sync %s/%s: UIDVALIDITY changed from %d to %d; reading the whole folder again "
+            "(messages already stored are skipped by Message-ID)",
+            stored.mailbox, stored.folder, stored.uidvalidity, uidvalidity,
+        )
+        report.resynced = True
+        return 0
+    return stored.last_uid
+
+
+def _count(report: FolderReport, records: Sequence[MessageRecord], quarantined: Sequence[Quarantined], new: int) -> None:
+    report.fetched += len(records) + len(quarantined)
+    report.new += new
+    report.quarantined += len(quarantined)
+    report.unmatched += sum(1 for r in records if r.order_id is None)
+
+
+def _handle_batch(
+    state: _Pass, folder: str, fetched: Iterable[FetchedMessage]
+) -> tuple[list[MessageRecord], list[Quarantined]]:
+    """Parse all, look up the threads of the whole batch in one query, then understand and thread."""
+    parsed: list[tuple[FetchedMessage, ParsedMessage]] = []
+    quarantined: list[Quarantined] = []
+    for item in fetched:
+        try:
+            parsed.append((item, parse_message(item.raw)))
+        except Exception as exc:  # noqa: BLE001 - never lose a message: quarantine whatever fails
+            quarantined.append(_quarantine(state, folder, item, "parse", exc))
+    refs = {ref for _, msg in parsed for ref in referenced_ids(msg)}
+    known = state.store.orders_by_message_id(refs) if refs else {}
+    records: list[MessageRecord] = []
+    for item, msg in parsed:
+        try:
+            records.append(_record(state, folder, item.uid, msg, known))
+        except Exception as exc:  # noqa: BLE001 - see above
+            quarantined.append(_quarantine(state, folder, item, "understand", exc))
+    return records, quarantined
+
+
+def _record(state: _Pass, folder: str, uid: int, msg: ParsedMessage, known: Mapping[str, str]) -> MessageRecord:
+    spec = state.spec
+    outgoing = folder == spec.sent or msg.sender.email in spec.own_addresses
+    understanding = None if outgoing else classify(msg, state.knowledge.understanding)
+    refs = referenced_ids(msg)
+    thread = {r: order for r in refs if (order := state.threaded.get(r) or known.get(r))}
+    match = match_order(
+        msg,
+        thread_orders=thread,
+        open_orders=state.open_orders,
+        patterns=state.knowledge.patterns,
+        own_addresses=spec.own_addresses,
+        search_text=_search_text(msg, understanding),
+        subject_orders=state.subjects,
+    )
+    if match.order_id is not None:
+        state.threaded[msg.message_id] = match.order_id
+        key = thread_key(msg, spec.own_addresses)
+        if key:
+            state.subjects.setdefault(key, match.order_id)
+    return MessageRecord(
+        mailbox=spec.name,
+        folder=folder,
+        uid=uid,
+        message_id=msg.message_id,
+        direction=Direction.OUT if outgoing else Direction.IN,
+        subject=msg.subject,
+        sender=msg.sender.email,
+        recipients=tuple(a.email for a in (*msg.to, *msg.cc) if a.email),
+        date=msg.date,
+        in_reply_to=msg.in_reply_to,
+        references=msg.references,
+        text=msg.text,
+        order_id=match.order_id,
+        match_reason=match.reason,
+        understanding=understanding,
+    )
+
+
+def _search_text(msg: ParsedMessage, understanding: Understanding | None) -> str | None:
+    """Where to look for an order number: the subject and the new text, not quoted history."""
+    if understanding is None:
+        return None
+    return f"{msg.subject}\n{understanding.reply_text}"
+
+
+def _quarantine(state: _Pass, folder: str, item: FetchedMessage, stage: str, exc: Exception) -> Quarantined:
+    reason = f"{stage}: {exc}" if isinstance(exc, MessageParseError) else f"{stage}: {type(exc).__name__}: {exc}"
+    if isinstance(exc, MessageParseError):
+        log.warning("sync %s/%s uid %d quarantined: %s", state.spec.name, folder, item.uid, reason)
+    else:
+        log.exception("sync %s/%s uid %d quarantined: %s", state.spec.name, folder, item.uid, reason)
+    return Quarantined(mailbox=state.spec.name, folder=folder, uid=item.uid, reason=reason, raw=item.raw)
