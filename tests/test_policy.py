@@ -182,7 +182,8 @@ def test_after_the_due_reminder_the_ladder_starts() -> None:
     o = order(due_date=date(2026, 6, 3))
     history = [out(berlin(5, 20)), out(berlin(6, 3, 10))]
     d = decide(history, berlin(6, 5), o)
-    assert d.rule_id == "friendly-check-in" and d.at == berlin(6, 8, 10).replace(day=9)
+    # 3 business days after Wednesday 3 June is Monday 8th, avoided: Tuesday 9th
+    assert d.rule_id == "friendly-check-in" and d.at == berlin(6, 9, 10)
 
 
 def test_due_date_passed_without_reminder_the_ladder_takes_over() -> None:
@@ -341,7 +342,7 @@ def test_new_contact_person_is_a_signal_known_contacts_are_not() -> None:
 def test_spacing_and_weekly_cap_across_the_customers_orders() -> None:
     # the customer got a follow-up for another order on Wednesday 4 March
     d = decide([PI], berlin(3, 4), sent=[berlin(3, 4, 15)])
-    assert d.at == berlin(3, 9, 10).replace(day=10)  # 3 days -> Sat; Mon avoided -> Tue
+    assert d.at == berlin(3, 10, 10)  # 3 days later is Saturday; Monday avoided: Tuesday
     capped = decide([PI], berlin(3, 4), sent=[berlin(3, 2, 10), berlin(3, 5, 9)])
     assert capped.at == berlin(3, 10, 10)
 

@@ -242,9 +242,15 @@ class ImapMailbox:
 
     def wait_for_news(self, folder: str, timeout: float) -> bool:
         """Block up to `timeout` seconds (less if `stop` is set) until the folder may have new
-        mail: IDLE (RFC 2177) when offered, else a NOOP every few seconds. True if it did."""
+        mail: IDLE (RFC 2177) when offered, else a NOOP every few seconds. True if it did, and
+        at once after a reconnect (mail may have come while the connection was down)."""
+        tries = 0
 
         def op(client: IMAPClient) -> bool:
+            nonlocal tries
+            tries += 1
+            if tries > 1:
+                return True
             self._select(client, folder)
             if client.has_capability("IDLE"):
                 return self._idle(client, timeout)

@@ -77,18 +77,18 @@ def _needs_declared(declared: str | None) -> bool:
 
 
 def _declared_7bit(data: bytes, declared: str) -> str | None:
-    for name in _charset_candidates(declared):
+    name = declared.strip().strip("\"'").lower()
+    for codec in (CHARSET_SUPERSETS.get(name, name), name):
         try:
-            return data.decode(name)
+            return data.decode(codec)
         except (UnicodeDecodeError, LookupError):
             continue
-    if declared.strip().strip("\"'").lower().startswith("iso-2022-jp"):
-        return _iso2022jp_as_cp932(data)
-    return None
+    return _iso2022jp_as_cp932(data) if name.startswith("iso-2022-jp") else None
 
 
 def _utf8(data: bytes) -> str | None:
-    """UTF-8, or UTF-8 with at most one bad sequence per 20 good non-ASCII characters."""
+    """UTF-8, or UTF-8 with a few bad sequences among many good ones (other charsets give
+    almost nothing but bad sequences when read as UTF-8)."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -96,7 +96,7 @@ def _utf8(data: bytes) -> str | None:
     text = data.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
     good = sum(1 for ch in text if not ch.isascii()) - bad
-    return text if good >= 3 and bad * 20 <= good else None
+    return text if good >= 4 * bad and bad <= max(1, good // 10) else None
 
 
 def _iso2022jp_as_cp932(data: bytes) -> str:
@@ -155,8 +155,19 @@ def _guess(data: bytes) -> str:
 
 
 def _plausibility(text: str) -> float:
-    """Mean of how ordinary each character is (1.0 = ASCII or a common letter or Hanzi)."""
-    return sum(_char_score(ch) for ch in text) / max(len(text), 1)
+    """Mean of how ordinary each character is (1.0 = ASCII or a common letter or Hanzi), less
+    a penalty for mojibake shapes: several scripts mixed, or words made of accented letters."""
+    score = sum(_char_score(ch) for ch in text) / max(len(text), 1)
+    scripts = [unicodedata.name(ch, "?").split()[0] for ch in text if ch.isalpha()]
+    foreign = [name for name in scripts if name != "LATIN"] + [
+        "LATIN" for ch in text if ch.isalpha() and not ch.isascii() and ch.isascii() is False
+    ][:0]
+    accented = sum(1 for ch in text if ch.isalpha() and not ch.isascii() and "LATIN" in unicodedata.name(ch, ""))
+    if len({n for n in scripts if n != "LATIN"} | ({"LATIN"} if accented else set())) > 1:
+        score -= 0.3
+    if scripts and accented / len(scripts) > 0.3:
+        score -= 0.3
+    return score
 
 
 def _char_score(ch: str) -> float:

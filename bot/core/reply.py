@@ -229,10 +229,13 @@ def _attribution_start(lines: list[str], end: int, p: QuotePatterns) -> int | No
         if not first or len(first) > MAX_LINE_CHARS or (start < end and _quoted(first, p)):
             break
         spans.append((start, " ".join(line.strip() for line in lines[start : end + 1])))
-    for pattern in (p.reply_header, p.reply_header_loose):
-        for start, span in spans:
-            if not _quoted(lines[start].strip(), p) and pattern.fullmatch(span):
-                return start
+    for start, span in spans:
+        if not _quoted(lines[start].strip(), p) and p.reply_header.fullmatch(span):
+            return start
+    for k, (start, span) in enumerate(spans):
+        if not _quoted(lines[start].strip(), p) and p.reply_header_loose.fullmatch(span):
+            wrapped = lines[start].lstrip()[:1] == "<" or lines[start].lstrip()[:1].islower()
+            return spans[k + 1][0] if wrapped and k + 1 < len(spans) else start
     return None
 
 
@@ -266,14 +269,19 @@ def _answers_below(lines: list[str], p: QuotePatterns, depth: int) -> str:
 
 
 def _skip_fields(lines: list[str], p: QuotePatterns) -> list[str]:
+    """The lines after a header block's fields: up to the last field line of the paragraph."""
     i = 0
     while i < len(lines) and not lines[i].strip():
         i += 1
     if i >= len(lines) or not p.header_field.match(lines[i].strip()):
         return lines
-    while i < len(lines) and lines[i].strip():
-        i += 1
-    return lines[i:]
+    last = i
+    j = i
+    while j < len(lines) and lines[j].strip():
+        if p.header_field.match(lines[j].strip()):
+            last = j
+        j += 1
+    return lines[last + 1 :]
 
 
 def _clean(lines: list[str], p: QuotePatterns) -> str:
