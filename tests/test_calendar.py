@@ -92,9 +92,15 @@ def test_customer_zone_falls_back_to_utc_when_all_names_are_bad() -> None:
 
 
 def test_window_in_the_customers_zone_no_early_mornings() -> None:
-    assert send(datetime(2026, 3, 4, 8, tzinfo=BERLIN), BERLIN, "DE") == datetime(2026, 3, 4, 10, tzinfo=BERLIN)
-    assert send(datetime(2026, 3, 4, 16, 59, tzinfo=BERLIN), BERLIN, "DE") == datetime(2026, 3, 4, 16, 59, tzinfo=BERLIN)
-    assert send(datetime(2026, 3, 4, 17, tzinfo=BERLIN), BERLIN, "DE") == datetime(2026, 3, 5, 10, tzinfo=BERLIN)
+    assert send(datetime(2026, 3, 4, 8, tzinfo=BERLIN), BERLIN, "DE") == datetime(
+        2026, 3, 4, 10, tzinfo=BERLIN
+    )
+    assert send(datetime(2026, 3, 4, 16, 59, tzinfo=BERLIN), BERLIN, "DE") == datetime(
+        2026, 3, 4, 16, 59, tzinfo=BERLIN
+    )
+    assert send(datetime(2026, 3, 4, 17, tzinfo=BERLIN), BERLIN, "DE") == datetime(
+        2026, 3, 5, 10, tzinfo=BERLIN
+    )
     # 02:00 UTC is 21:00 the evening before in New York: next morning at 10:00 local
     at = send(datetime(2026, 3, 4, 2, tzinfo=UTC), NEW_YORK, "US")
     assert at == datetime(2026, 3, 4, 10, tzinfo=NEW_YORK)
@@ -103,11 +109,17 @@ def test_window_in_the_customers_zone_no_early_mornings() -> None:
 
 def test_skips_holidays_and_first_working_day_after_them() -> None:
     # Easter Monday is a holiday, so Tuesday is the first working day of that week: Wednesday.
-    assert send(datetime(2026, 4, 3, 9, tzinfo=BERLIN), BERLIN, "DE") == datetime(2026, 4, 8, 10, tzinfo=BERLIN)
+    assert send(datetime(2026, 4, 3, 9, tzinfo=BERLIN), BERLIN, "DE") == datetime(
+        2026, 4, 8, 10, tzinfo=BERLIN
+    )
     # Spring Festival: closed until the 23rd; Tuesday 24th opens the week; Wednesday it is.
-    assert send(datetime(2026, 2, 16, 9, tzinfo=SHANGHAI), SHANGHAI, "CN") == datetime(2026, 2, 25, 10, tzinfo=SHANGHAI)
+    assert send(datetime(2026, 2, 16, 9, tzinfo=SHANGHAI), SHANGHAI, "CN") == datetime(
+        2026, 2, 25, 10, tzinfo=SHANGHAI
+    )
     # Thanksgiving in New York
-    assert send(datetime(2026, 11, 26, 11, tzinfo=NEW_YORK), NEW_YORK, "US") == datetime(2026, 11, 27, 10, tzinfo=NEW_YORK)
+    assert send(datetime(2026, 11, 26, 11, tzinfo=NEW_YORK), NEW_YORK, "US") == datetime(
+        2026, 11, 27, 10, tzinfo=NEW_YORK
+    )
 
 
 def test_first_two_days_of_month_avoided_unless_it_is_the_settlement_date() -> None:
@@ -119,7 +131,9 @@ def test_first_two_days_of_month_avoided_unless_it_is_the_settlement_date() -> N
 
 def test_min_gap_across_orders() -> None:
     sent = [datetime(2026, 3, 3, 10, tzinfo=BERLIN)]
-    assert send(datetime(2026, 3, 4, 10, tzinfo=BERLIN), BERLIN, "DE", sent=sent) == datetime(2026, 3, 6, 10, tzinfo=BERLIN)
+    assert send(datetime(2026, 3, 4, 10, tzinfo=BERLIN), BERLIN, "DE", sent=sent) == datetime(
+        2026, 3, 6, 10, tzinfo=BERLIN
+    )
     # a send planned later also keeps its distance
     later = [datetime(2026, 3, 5, 12, tzinfo=BERLIN)]
     at = send(datetime(2026, 3, 4, 10, tzinfo=BERLIN), BERLIN, "DE", sent=later)
@@ -129,10 +143,18 @@ def test_min_gap_across_orders() -> None:
 def test_weekly_cap_moves_to_next_week() -> None:
     sent = [datetime(2026, 3, 2, 10, tzinfo=BERLIN), datetime(2026, 3, 5, 10, tzinfo=BERLIN)]
     # the week of 2 March is full; next Monday is avoided: Tuesday 10 March
-    assert send(datetime(2026, 3, 6, 10, tzinfo=BERLIN), BERLIN, "DE", sent=sent) == datetime(2026, 3, 10, 10, tzinfo=BERLIN)
+    assert send(datetime(2026, 3, 6, 10, tzinfo=BERLIN), BERLIN, "DE", sent=sent) == datetime(
+        2026, 3, 10, 10, tzinfo=BERLIN
+    )
     one = CalendarRules(weekly_cap=1, min_gap=timedelta(0))
-    at = next_send_time(datetime(2026, 3, 4, 10, tzinfo=BERLIN), tz=BERLIN, country="DE",
-                        window=WINDOW, rules=one, sent=sent[:1])
+    at = next_send_time(
+        datetime(2026, 3, 4, 10, tzinfo=BERLIN),
+        tz=BERLIN,
+        country="DE",
+        window=WINDOW,
+        rules=one,
+        sent=sent[:1],
+    )
     assert at == datetime(2026, 3, 10, 10, tzinfo=BERLIN)
 
 
@@ -144,8 +166,13 @@ def test_spacing_can_be_turned_off_for_answers() -> None:
 
 def test_window_that_never_opens_is_an_error() -> None:
     with pytest.raises(CalendarError, match="never opens"):
-        next_send_time(datetime(2026, 3, 4, tzinfo=BERLIN), tz=BERLIN, country="DE",
-                       window=SendWindow(time(17), time(10)), rules=RULES)
+        next_send_time(
+            datetime(2026, 3, 4, tzinfo=BERLIN),
+            tz=BERLIN,
+            country="DE",
+            window=SendWindow(time(17), time(10)),
+            rules=RULES,
+        )
 
 
 def test_result_is_in_the_customers_zone() -> None:

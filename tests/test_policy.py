@@ -38,16 +38,16 @@ LADDER = [s.id for s in RULES.ladder]
 
 
 def order(**kw: object) -> Order:
-    base: dict[str, object] = dict(
-        order_id="PO-7",
-        customer_email="buyer@acme.example",
-        customer_name="Acme",
-        amount=Decimal("5000"),
-        currency="EUR",
-        due_date=None,
-        country="DE",
-        language="de",
-    )
+    base: dict[str, object] = {
+        "order_id": "PO-7",
+        "customer_email": "buyer@acme.example",
+        "customer_name": "Acme",
+        "amount": Decimal(5000),
+        "currency": "EUR",
+        "due_date": None,
+        "country": "DE",
+        "language": "de",
+    }
     base.update(kw)
     return Order(**base)  # type: ignore[arg-type]
 
@@ -247,8 +247,14 @@ def test_auto_reply_pauses_until_the_return_date_without_resetting_the_ladder() 
     history = [
         PI,
         out(berlin(3, 5, 10)),
-        Event(Direction.IN, berlin(3, 5, 10, 1), kind=Kind.AUTO_REPLY, intent=Intent.ABSENT,
-              promised=date(2026, 3, 23), language="en"),
+        Event(
+            Direction.IN,
+            berlin(3, 5, 10, 1),
+            kind=Kind.AUTO_REPLY,
+            intent=Intent.ABSENT,
+            promised=date(2026, 3, 23),
+            language="en",
+        ),
     ]
     d = decide(history, berlin(3, 9))
     assert d.action is Action.WAIT and d.rule_id == "pause-auto-reply"
@@ -309,8 +315,9 @@ def test_once_answered_the_ladder_restarts_from_the_answer() -> None:
 
 
 def test_bounce_flags_the_contact_and_alerts() -> None:
-    bounce = Event(Direction.IN, berlin(3, 2, 11, 5), kind=Kind.BOUNCE,
-                   bounce_recipient="buyer@acme.example")
+    bounce = Event(
+        Direction.IN, berlin(3, 2, 11, 5), kind=Kind.BOUNCE, bounce_recipient="buyer@acme.example"
+    )
     d = decide([PI, bounce], berlin(3, 3))
     assert d.action is Action.ESCALATE and d.flag_contact == "buyer@acme.example"
     assert {a.to for a in d.alerts} == {"salesperson", "manager"}
@@ -368,9 +375,19 @@ def test_overrides_show_in_the_rule_walk() -> None:
                 update={
                     "customers": {
                         "acme.example": RULES.overrides.model_validate(
-                            {"customers": {"x": {"ladder": [
-                                {"id": "slow-nudge", "after": "10d", "template": "friendly-check-in"}
-                            ]}}}
+                            {
+                                "customers": {
+                                    "x": {
+                                        "ladder": [
+                                            {
+                                                "id": "slow-nudge",
+                                                "after": "10d",
+                                                "template": "friendly-check-in",
+                                            }
+                                        ]
+                                    }
+                                }
+                            }
                         ).customers["x"]
                     }
                 }
@@ -400,24 +417,42 @@ def test_the_rule_walk_records_every_hit_and_miss() -> None:
 
 
 def test_events_from_store_records() -> None:
-    def record(mid: str, direction: Direction, at: datetime | None, u: Understanding | None) -> MessageRecord:
+    def record(
+        mid: str, direction: Direction, at: datetime | None, u: Understanding | None
+    ) -> MessageRecord:
         return MessageRecord(
-            mailbox="sales", folder="INBOX", uid=1, message_id=mid, direction=direction,
-            subject="PI PO-7", sender="Buyer@Acme.example", recipients=(), date=at,
-            in_reply_to=None, references=("a@x",), text="", order_id="PO-7",
-            match_reason="", understanding=u,
+            mailbox="sales",
+            folder="INBOX",
+            uid=1,
+            message_id=mid,
+            direction=direction,
+            subject="PI PO-7",
+            sender="Buyer@Acme.example",
+            recipients=(),
+            date=at,
+            in_reply_to=None,
+            references=("a@x",),
+            text="",
+            order_id="PO-7",
+            match_reason="",
+            understanding=u,
         )
 
     u = Understanding(Kind.HUMAN, Intent.PROMISE, "es", date(2026, 3, 20), "PO-7", "pagaremos")
-    events = events_from_records([
-        record("2@x", Direction.IN, berlin(3, 3), u),
-        record("1@x", Direction.OUT, berlin(3, 2), None),
-        record("0@x", Direction.IN, None, u),
-    ])
+    events = events_from_records(
+        [
+            record("2@x", Direction.IN, berlin(3, 3), u),
+            record("1@x", Direction.OUT, berlin(3, 2), None),
+            record("0@x", Direction.IN, None, u),
+        ]
+    )
     assert [e.message_id for e in events] == ["1@x", "2@x"]
     e = events[1]
     assert (e.intent, e.promised, e.language, e.sender) == (
-        Intent.PROMISE, date(2026, 3, 20), "es", "buyer@acme.example"
+        Intent.PROMISE,
+        date(2026, 3, 20),
+        "es",
+        "buyer@acme.example",
     )
     assert events[0].intent is Intent.NONE and events[0].rule_id is None
     d = decide(events, berlin(3, 4))

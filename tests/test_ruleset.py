@@ -39,10 +39,14 @@ def line_of(text: str, needle: str) -> int:
 
 
 def order(**kw: object) -> Order:
-    base: dict[str, object] = dict(
-        order_id="PO-1", customer_email="Buyer@Acme.example", customer_name="Acme",
-        amount=Decimal("100"), currency="USD", due_date=None,
-    )
+    base: dict[str, object] = {
+        "order_id": "PO-1",
+        "customer_email": "Buyer@Acme.example",
+        "customer_name": "Acme",
+        "amount": Decimal(100),
+        "currency": "USD",
+        "due_date": None,
+    }
     base.update(kw)
     return Order(**base)  # type: ignore[arg-type]
 
@@ -51,8 +55,12 @@ def test_default_rules_encode_the_trade_know_how() -> None:
     rules = load(DEFAULT_TEXT)
     ids = [s.id for s in rules.ladder]
     assert ids == [
-        "friendly-check-in", "slot-release-warning", "price-validity-notice",
-        "salesperson-effort", "supplier-advantages", "manager-involved",
+        "friendly-check-in",
+        "slot-release-warning",
+        "price-validity-notice",
+        "salesperson-effort",
+        "supplier-advantages",
+        "manager-involved",
     ]
     assert rules.ladder[-1].to == ("buyer", "decision_maker", "manager")
     assert set(rules.answers) == set(ANSWER_KEYS)
@@ -73,9 +81,7 @@ def test_minimal_rules_load_with_calendar_defaults() -> None:
     assert rules.step("friendly-check-in") == 0 and rules.step("nope") is None
 
 
-@pytest.mark.parametrize(
-    ("value", "days"), [("3d", 3), ("2w", 10), (4, 4), (" 5 d ", 5)]
-)
+@pytest.mark.parametrize(("value", "days"), [("3d", 3), ("2w", 10), (4, 4), (" 5 d ", 5)])
 def test_durations_count_business_days(value: object, days: int) -> None:
     assert business_days(value, "after") == days
 
@@ -84,7 +90,10 @@ def test_bad_duration_names_the_line_and_the_fix() -> None:
     text = MINIMAL.replace("after: 3d", "after: soon")
     err = error_of(text)
     assert err.line == line_of(text, "after: soon")
-    assert str(err) == f"rules/default.yaml:{err.line}: 'after' must be a duration like 3d (days) or 2w (weeks)"
+    assert (
+        str(err)
+        == f"rules/default.yaml:{err.line}: 'after' must be a duration like 3d (days) or 2w (weeks)"
+    )
 
 
 def test_unknown_key_is_named_at_its_line() -> None:
@@ -136,8 +145,10 @@ def test_draft_only_intents_refuse_mode_send(intent: str) -> None:
 
 
 def test_answer_needs_a_template() -> None:
-    text = MINIMAL.replace("question: {id: question-rule, action: stop}",
-                           "question: {id: question-rule, action: answer}")
+    text = MINIMAL.replace(
+        "question: {id: question-rule, action: stop}",
+        "question: {id: question-rule, action: answer}",
+    )
     assert "needs a template" in error_of(text).msg
 
 
@@ -158,7 +169,9 @@ def test_missing_default_doc_and_wrong_shape() -> None:
 
 
 def test_overrides_replace_parts_most_specific_last() -> None:
-    text = MINIMAL + """\
+    text = (
+        MINIMAL
+        + """\
 overrides:
   mailboxes:
     export:
@@ -171,6 +184,7 @@ overrides:
       answers:
         paid: {id: vip-paid, action: stop}
 """
+    )
     rules = load(text)
     effective = rules.for_order(order(mailbox="export"))
     assert effective.calendar.weekly_cap == 1
@@ -180,7 +194,9 @@ overrides:
     assert effective.answers["paid"].id == "vip-paid"
     assert effective.answers["cancel"].id == "cancel-rule"
     assert effective.applied == (
-        "mailbox:export", "customer:acme.example", "customer:buyer@acme.example"
+        "mailbox:export",
+        "customer:acme.example",
+        "customer:buyer@acme.example",
     )
     other = rules.for_order(order(customer_email="x@other.example"))
     assert other.applied == () and other.ladder == rules.ladder
@@ -188,6 +204,8 @@ overrides:
 
 
 def test_bad_override_calendar_is_reported_at_its_line() -> None:
-    text = MINIMAL + "overrides:\n  customers:\n    acme.example:\n      calendar: {weekly_cap: -1}\n"
+    text = (
+        MINIMAL + "overrides:\n  customers:\n    acme.example:\n      calendar: {weekly_cap: -1}\n"
+    )
     err = error_of(text)
     assert err.line == line_of(text, "calendar: {weekly_cap") and "weekly_cap" in err.msg

@@ -75,7 +75,9 @@ def test_cash_flow_answer_offers_instalments_in_each_language() -> None:
         assert word in SHIPPED.render("answer-cash-flow", language, sample_context()).body
 
 
-@pytest.mark.parametrize(("asked", "used"), [("it", "en"), ("pt-BR", "en"), ("zh-CN", "zh"), ("DE", "de")])
+@pytest.mark.parametrize(
+    ("asked", "used"), [("it", "en"), ("pt-BR", "en"), ("zh-CN", "zh"), ("DE", "de")]
+)
 def test_language_fallback(asked: str, used: str) -> None:
     mail = SHIPPED.render("friendly-check-in", asked, sample_context())
     assert mail.language == used
@@ -100,7 +102,9 @@ def test_sandbox_blocks_attribute_tricks(tmp_path: Path) -> None:
 
 
 def test_sandbox_blocks_calling_unsafe_methods(tmp_path: Path) -> None:
-    r = write(tmp_path, "en/evil.j2", "Subject: hi\n\n{{ amount.__class__.__init__.__globals__ }}\n")
+    r = write(
+        tmp_path, "en/evil.j2", "Subject: hi\n\n{{ amount.__class__.__init__.__globals__ }}\n"
+    )
     with pytest.raises(TemplateError):
         r.render("evil", "en", {"amount": Decimal(1)})
 
@@ -134,7 +138,8 @@ def test_text_is_not_html_escaped(tmp_path: Path) -> None:
 
 def test_format_filters_accept_plain_numbers_and_other_formats(tmp_path: Path) -> None:
     r = write(
-        tmp_path, "de/t.j2",
+        tmp_path,
+        "de/t.j2",
         "Subject: x\n\n{{ 1234.5 | format_currency('EUR') }} {{ d | format_date('short') }}\n",
     )
     assert r.render("t", "de", {"d": date(2024, 3, 5)}).body == "1.234,50\xa0€ 05.03.24\n"

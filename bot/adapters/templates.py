@@ -111,7 +111,7 @@ def _split(text: str, path: Path) -> tuple[str, str]:
     first, _, rest = text.partition("\n")
     if not first.lower().startswith("subject:"):
         raise TemplateError(f"{path}:1: the first line must be 'Subject: ...'")
-    subject = first[len("subject:"):].strip()
+    subject = first[len("subject:") :].strip()
     if not subject:
         raise TemplateError(f"{path}:1: the subject is empty")
     return subject, rest.lstrip("\n").rstrip() + "\n"

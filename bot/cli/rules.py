@@ -83,7 +83,9 @@ def check_rules(rules_dir: Path, templates_dir: Path) -> CheckReport:
         except BotError as exc:
             report.errors.append(str(exc))
     if "default" not in docs:
-        report.errors.append(f"{rules_dir / 'default.yaml'}: missing; the follow-up rules live here")
+        report.errors.append(
+            f"{rules_dir / 'default.yaml'}: missing; the follow-up rules live here"
+        )
     ruleset = _validate(docs, report)
     if ruleset is not None:
         _render_all(ruleset, SandboxedRenderer(templates_dir), report)

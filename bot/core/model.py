@@ -147,3 +147,42 @@ class Order:
     @property
     def customer_domain(self) -> str:
         return self.customer_email.rpartition("@")[2].lower()
+
+
+class DraftStatus(StrEnum):
+    PENDING = "pending"  # waiting for the approver
+    APPROVED = "approved"  # handed to the outbox
+    REJECTED = "rejected"  # skip
+    SNOOZED = "snoozed"
+    HELD = "held"  # something changed since it was made; the approver was told why
+    SUPERSEDED = "superseded"  # re-planned: waited too long, or rules changed
+    SENT = "sent"
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A follow-up as the customer will see it, made by the planner, waiting for approval or sending.
+
+    The Message-ID is fixed when the draft is made, so a retry after a crash can look for it in
+    the Sent folder before sending again (exactly once).
+    """
+
+    draft_id: str
+    mailbox: str
+    order_ids: tuple[str, ...]  # several when one customer's follow-ups are merged
+    customer_email: str
+    to: tuple[str, ...]  # only the order's customer contacts
+    cc: tuple[str, ...]
+    subject: str
+    body: str
+    message_id: str  # without angle brackets
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    rule_id: str
+    template: str
+    language: str
+    mode: str  # draft | send
+    reason: str
+    created_at: datetime
+    due_at: datetime
+    status: DraftStatus = DraftStatus.PENDING

@@ -574,11 +574,49 @@ def build_bounce(s: dict[str, Any]) -> bytes:
 
 
 # ---------------------------------------------------------------- labels and checks
+# Closing phrases. The label's reply_text is the text without its trailing sign-off and the name
+# under it ("Best regards,\nJohn"); the scoring accepts the text with them too (reply_text_signed).
+SIGN_OFFS = [
+    r"(best|kind|warm|warmest|with kind|with best)?\s?regards", r"rgds", r"thanks( & regards| and regards)?",
+    r"thank you", r"thanks for your patience", r"many thanks", r"cheers", r"best", r"sincerely",
+    r"(mit )?freundliche(n)? gr(ü|ue)(ß|ss)e", r"(viele|beste|liebe) gr(ü|ue)(ß|ss)e", r"gr(ü|ue)sse", r"gru(ß|ss)",
+    r"danke und gru(ß|ss)", r"lg", r"mfg", r"danke", r"i\.a\.",
+    r"(un )?saludo(s)?( cordiales)?", r"(un )?abrazo", r"atentamente", r"quedo atent[oa]", r"gracias",
+    r"(bien )?cordialement", r"bien à vous", r"salutations distinguées", r"merci( d'avance pour votre compréhension)?",
+    r"bonnes vacances à vous aussi", r"bonne soirée",
+    r"cordiali saluti", r"saluti", r"grazie( per la comprensione)?",
+    r"com os melhores cumprimentos", r"atenciosamente", r"att\.", r"abs", r"abraço", r"obrigad[oa]",
+    r"с уважением", r"спасибо",
+    r"谢谢[！!]?", r"謝謝[！!]?", r"多謝", r"(引き続き)?よろしくお願いいたします。?",
+    r"مع التحية،?", r"مع الشكر،?", r"تحياتي،?",
+    r"saygılarımla", r"saygılar", r"iyi çalışmalar", r"teşekkürler",
+]
+SIGN_OFF_RE = re.compile(r"^(" + "|".join(SIGN_OFFS) + r")[,.!:;、，]*(\s+\S.{0,30})?$", re.IGNORECASE)
+
+
+def split_sign_off(text: str, sender: str) -> tuple[str, str | None]:
+    """(text without its trailing sign-off/name block, that block) — None when there is none."""
+    lines = text.rstrip("\n").split("\n")
+    names = {t for t in re.split(r"[\s.]+", sender) if len(t) >= 2} | {sender.replace(" ", "")}
+    for k in range(min(4, len(lines) - 1), 0, -1):
+        block = [ln.strip() for ln in lines[-k:]]
+        rest = [ln for ln in block[1:]]
+        if SIGN_OFF_RE.match(block[0]) and all(0 < len(ln) <= 40 for ln in rest) and len(block[0]) <= 60:
+            return "\n".join(lines[:-k]).rstrip(), "\n".join(lines[-k:])
+    last = lines[-1].strip()
+    if len(lines) > 1 and len(last) <= 30 and any(n in last for n in names) and not re.search(r"[.!?。！？]$", last):
+        return "\n".join(lines[:-1]).rstrip(), lines[-1]
+    return text.rstrip("\n"), None
+
+
 def label_for(s: dict[str, Any]) -> dict[str, Any]:
     kind = s.get("k", "human")
     kind = {"auto": "auto_reply"}.get(kind, kind)
     intent = s.get("i") or {"bounce": "none", "auto_reply": "absent"}[kind]
     d = s.get("d")
+    core, signed = (None, None)
+    if kind != "bounce":
+        core, signed = split_sign_off(s["t"].strip("\n"), _customer(s)[0])
     return {
         "file": f"mail/{s['id']}.eml",
         "kind": kind,
@@ -587,7 +625,8 @@ def label_for(s: dict[str, Any]) -> dict[str, Any]:
         "script": ("hant" if s.get("hant") else "hans") if s.get("l") == "zh" else None,
         "date": d.isoformat() if hasattr(d, "isoformat") else d,
         "order": s.get("o") if kind != "bounce" else None,
-        "reply_text": s["t"].strip("\n") if kind != "bounce" else None,
+        "reply_text": core if kind != "bounce" else None,
+        "reply_text_signed": s["t"].strip("\n") if kind != "bounce" and signed else None,
         "bounce_recipient": s.get("rcpt") if kind == "bounce" else None,
         "quote": s.get("q", "none") if kind == "human" else None,
         "format": s.get("fmt", "plain") if kind != "bounce" else ("report" if s.get("report", True) else "plain"),
