@@ -48,23 +48,23 @@ N_CUSTOMERS = 400
 # (language, charset, transfer encoding, subject, opening, filler sentence)
 LANGUAGES = [
     ("en", "us-ascii", "7bit", "Payment for {po}",
-     "Dear Alice,\n\nThank you for the proforma invoice {po}. Our finance department will arrange "
-     "the deposit next week, once our customer has paid us.\n",
+     ("Dear Alice,\n\nThank you for the proforma invoice {po}. Our finance department will arrange "
+     "the deposit next week, once our customer has paid us.\n"),
      "Please note the shipping marks and the packing list we discussed on the phone last Monday.\n"),
     ("zh", "gbk", "base64", "关于订单{po}的付款",
      "您好，\n\n关于订单号{po}的付款，我们的客户还没有付款给我们，请再等一周，谢谢理解。\n",
      "另外请确认唛头和装箱单，按照上周电话里讨论的要求安排生产。\n"),
     ("de", "iso-8859-1", "quoted-printable", "Zahlung Bestellung {po}",
-     "Sehr geehrte Frau Alice,\n\nwir werden die Anzahlung für die Bestellung {po} nächste Woche "
-     "veranlassen. Unsere Buchhaltung prüft gerade die Rechnung.\n",
+     ("Sehr geehrte Frau Alice,\n\nwir werden die Anzahlung für die Bestellung {po} nächste Woche "
+     "veranlassen. Unsere Buchhaltung prüft gerade die Rechnung.\n"),
      "Bitte beachten Sie die Versandmarkierungen und die Packliste, wie am Telefon besprochen.\n"),
     ("es", "utf-8", "quoted-printable", "Pago del pedido {po}",
-     "Estimada Alice:\n\nEl pago del pedido {po} se realizará la próxima semana, cuando nuestro "
-     "cliente nos pague.\n",
+     ("Estimada Alice:\n\nEl pago del pedido {po} se realizará la próxima semana, cuando nuestro "
+     "cliente nos pague.\n"),
      "Por favor, tenga en cuenta las marcas de envío y la lista de empaque que comentamos.\n"),
     ("fr", "utf-8", "8bit", "Paiement de la commande {po}",
-     "Bonjour Alice,\n\nNous effectuerons le paiement de la commande {po} la semaine prochaine, "
-     "dès que notre client nous aura réglé.\n",
+     ("Bonjour Alice,\n\nNous effectuerons le paiement de la commande {po} la semaine prochaine, "
+     "dès que notre client nous aura réglé.\n"),
      "Merci de noter les marques d'expédition et la liste de colisage dont nous avons parlé.\n"),
     ("ja", "iso-2022-jp", "7bit", "注文{po}のお支払いについて",
      "アリス様\n\n注文番号{po}のお支払いは来週になります。お客様からの入金を待っております。\n",
@@ -89,7 +89,9 @@ def start_stack() -> Stack:
     out = subprocess.run([str(MAILSTACK), "start", str(d)], check=True, capture_output=True, text=True).stdout
     env: dict[str, str] = {}
     for line in out.splitlines():
-        env.update(w.split("=", 1) for w in shlex.split(line)[1:])
+        for word in shlex.split(line)[1:]:
+            key, _, value = word.partition("=")
+            env[key] = value
     return Stack(d, env)
 
 
@@ -139,7 +141,7 @@ def generate(n: int, sales: str, seed: int = 7) -> Iterator[bytes]:
     start = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     history: list[tuple[str, str, int]] = []  # (message-id, subject, customer k)
     for i in range(n):
-        lang, charset, cte, subj, opening, filler = LANGUAGES[rng.randrange(len(LANGUAGES))]
+        _lang, charset, cte, subj, opening, filler = LANGUAGES[rng.randrange(len(LANGUAGES))]
         size, attach = target_size(rng)
         if history and rng.random() < 0.33:
             parent, parent_subject, k = history[rng.randrange(max(0, len(history) - 500), len(history))]
@@ -156,7 +158,7 @@ def generate(n: int, sales: str, seed: int = 7) -> Iterator[bytes]:
         head = [
             f"From: Buyer {k} <{customer(k)}>",
             f"To: Alice <{sales}>",
-            f"Subject: {Header(subject, 'utf-8' if charset == 'us-ascii' else charset).encode()}",
+            f"Subject: {encode_header(subject, charset)}",
             f"Date: {format_datetime(start + timedelta(minutes=7 * i))}",
             f"Message-ID: <{msgid}>",
             "MIME-Version: 1.0",
@@ -164,6 +166,14 @@ def generate(n: int, sales: str, seed: int = 7) -> Iterator[bytes]:
         if refs:
             head += [f"In-Reply-To: <{refs}>", f"References: <{refs}>"]
         yield assemble(head, body, charset, cte, size if attach else 0, rng)
+
+
+def encode_header(text: str, charset: str) -> str:
+    """RFC 2047 in the message's charset when it can hold the text (a reply may quote another language)."""
+    try:
+        return Header(text, "utf-8" if charset == "us-ascii" else charset).encode()
+    except UnicodeEncodeError:
+        return Header(text, "utf-8").encode()
 
 
 def assemble(head: list[str], body: bytes, charset: str, cte: str, attach: int, rng: random.Random) -> bytes:
@@ -184,12 +194,12 @@ def assemble(head: list[str], body: bytes, charset: str, cte: str, attach: int, 
 def fill(stack: Stack, n: int, connections: int) -> tuple[float, int]:
     """APPEND the generated messages over parallel connections; (seconds, bytes)."""
     messages = generate(n, stack.env["SALES_USER"])
-    lock, total = threading.Lock(), [0]
+    lock, total, errors = threading.Lock(), [0], list[BaseException]()
 
     def worker() -> None:
         client = connect(stack)
         try:
-            while True:
+            while not errors:
                 with lock:
                     raw = next(messages, None)
                 if raw is None:
@@ -197,6 +207,9 @@ def fill(stack: Stack, n: int, connections: int) -> tuple[float, int]:
                 client.append("INBOX", raw, flags=())
                 with lock:
                     total[0] += len(raw)
+        except BaseException as exc:
+            errors.append(exc)
+            raise
         finally:
             client.logout()
 
@@ -206,6 +219,8 @@ def fill(stack: Stack, n: int, connections: int) -> tuple[float, int]:
         t.start()
     for t in threads:
         t.join()
+    if errors:
+        raise SystemExit(f"fill failed: {errors[0]!r}")
     return time.perf_counter() - began, total[0]
 
 

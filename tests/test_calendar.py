@@ -140,6 +140,15 @@ def test_min_gap_across_orders() -> None:
     assert at - later[0] >= RULES.min_gap
 
 
+def test_min_gap_counts_the_customers_calendar_days() -> None:
+    sent = [berlin_at(3, 3, 16)]  # Tuesday 16:00
+    assert send(berlin_at(3, 4, 10), BERLIN, "DE", sent=sent) == berlin_at(3, 6, 10)
+
+
+def berlin_at(month: int, day: int, hour: int) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=BERLIN)
+
+
 def test_weekly_cap_moves_to_next_week() -> None:
     sent = [datetime(2026, 3, 2, 10, tzinfo=BERLIN), datetime(2026, 3, 5, 10, tzinfo=BERLIN)]
     # the week of 2 March is full; next Monday is avoided: Tuesday 10 March

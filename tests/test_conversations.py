@@ -140,6 +140,23 @@ def test_newest_reference_wins(pats: OrderPatterns) -> None:
 FOUR = [order("PO-4711", "buyer@acme.example"), order("PO-4712", "buyer@acme.example")]
 
 
+def test_bounce_threads_by_the_returned_message(pats: OrderPatterns) -> None:
+    raw = (
+        b"From: MAILER-DAEMON@mx.acme.example\r\nTo: alice@supplier.example\r\n"
+        b"Subject: Undelivered Mail\r\nMessage-ID: <b1@mx.acme.example>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n'
+        b"--r\r\nContent-Type: text/plain\r\n\r\nUser unknown\r\n"
+        b"--r\r\nContent-Type: message/rfc822\r\n\r\n"
+        b"From: alice@supplier.example\r\nMessage-ID: <ours-5@supplier.example>\r\n\r\nPlease pay\r\n"
+        b"--r--\r\n"
+    )
+    msg = parse_message(raw)
+    assert referenced_ids(msg) == ("ours-5@supplier.example",)
+    got = run(msg, ACME, pats, {"ours-5@supplier.example": "PO-2"})
+    assert (got.order_id, got.via) == ("PO-2", "thread")
+    assert got.reason == "carries the message <ours-5@supplier.example>, which belongs to PO-2"
+
+
 def test_thread_wins_over_a_conflicting_order_number(pats: OrderPatterns) -> None:
     msg = mail(subject="Re: PO 4712", extra="In-Reply-To: <t@s.example>\r\n")
     got = run(msg, FOUR, pats, {"t@s.example": "PO-4711"})

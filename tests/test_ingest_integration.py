@@ -22,9 +22,9 @@ CUSTOMER = "buyer@customer.test"
 
 
 def message(msgid: str, subject: str, body: str, *, sender: str = CUSTOMER, to: str,
-            reply_to: str | None = None, extra: str = "") -> bytes:
+            reply_to: str | None = None, extra: str = "", hour: int = 10) -> bytes:
     head = [f"From: Bob Buyer <{sender}>", f"To: {to}", f"Subject: {subject}", f"Message-ID: <{msgid}>",
-            "Date: Tue, 03 Mar 2026 10:00:00 +0800", "MIME-Version: 1.0",
+            f"Date: Tue, 03 Mar 2026 {hour:02d}:00:00 +0800", "MIME-Version: 1.0",
             "Content-Type: text/plain; charset=utf-8"]
     if reply_to:
         head += [f"In-Reply-To: <{reply_to}>", f"References: <{reply_to}>"]
@@ -113,7 +113,7 @@ def test_delivered_mail_is_in_the_order_after_sync_and_a_second_sync_adds_nothin
     deliver_and_wait(mailstack, mail_user, [
         message("q1@customer.test", "About PO-4711", "When is the deposit for PO-4711 due?", to=mail_user.address),
         message("q2@customer.test", "Re: About PO-4711", "We will pay next week.", to=mail_user.address,
-                reply_to="q1@customer.test"),
+                reply_to="q1@customer.test", hour=11),
     ])
     out = bot.cli("sync", "--once", "--now", "2026-03-05T09:00:00+08:00")
     assert "sales: 2 new, 0 quarantined, 0 unmatched (2 fetched)" in out
@@ -204,7 +204,6 @@ def test_run_survives_a_dovecot_restart_and_loses_nothing(
         wait_until(lambda: bot.count() == 2, 30, "the message delivered after the restart")
     finally:
         code, err = stop_process(proc)
-        print(err)
     assert code == 0, err
     assert "reconnecting" in err
 

@@ -12,7 +12,9 @@ from decimal import Decimal
 import pytest
 
 from bot.adapters.rulefiles import read_rules_dir
-from bot.core.model import Direction, Order, OrderStatus
+from bot.core import understand
+from bot.core.model import Direction, Order, OrderStatus, ParsedMessage, Understanding
+from bot.core.understand import UnderstandingRules
 from bot.paths import DEFAULT_RULES_DIR
 from bot.ports import FetchedMessage, FolderState, MessageRecord, Quarantined
 from bot.services import ingest
@@ -191,12 +193,12 @@ def test_unparseable_and_failing_messages_are_quarantined_and_the_pass_goes_on(
     box.add("INBOX", b"\r\n\r\n")
     box.add("INBOX", mail("boom@buyer.test", "PO-4711", "this one makes classify fail"))
     box.add("INBOX", mail("ok@buyer.test", "PO-4711", "fine"))
-    real_classify = ingest.classify
+    real_classify = understand.classify
 
-    def classify(msg, rules):  # type: ignore[no-untyped-def]
+    def classify(msg: ParsedMessage, rules: UnderstandingRules, *, received_at: datetime) -> Understanding:
         if msg.message_id == "boom@buyer.test":
             raise ValueError("rule exploded")
-        return real_classify(msg, rules)
+        return real_classify(msg, rules, received_at=received_at)
 
     monkeypatch.setattr(ingest, "classify", classify)
     report = run(box, store, knowledge)

@@ -168,6 +168,47 @@ def test_bad_transfer_encoding_does_not_crash() -> None:
     assert isinstance(parsed.text, str)
 
 
+@pytest.mark.parametrize(
+    ("text", "charset"),
+    [
+        ("关于订单付款的问题", "gbk"),
+        ("付款", "gbk"),
+        ("您好，货款已付。", "gbk"),
+        ("請於月底付款", "big5"),
+        ("お支払い、ありがとうございます。", "cp932"),
+        ("Привет мир, оплата завтра", "cp1251"),
+        ("Оплатим заказ", "koi8-r"),
+        ("Müller zahlt am Freitag", "latin-1"),
+        ("Ärger", "latin-1"),
+        ("GRÜSSE", "latin-1"),
+        ("Zażółć gęślą jaźń", "cp1250"),
+        ("订单PO4711已付款", "gbk"),
+    ],
+)
+def test_undeclared_charset_is_guessed(text: str, charset: str) -> None:
+    assert decode_bytes(text.encode(charset), None) == text
+
+
+def test_iso_2022_jp_with_microsoft_extensions() -> None:
+    # NEC row 13 (circled digits) is not in Python's iso2022_jp; CP50220 mail uses it.
+    assert decode_bytes(b'\x1b$B-!-"$NCmJ8\x1b(B', "ISO-2022-JP") == "①②の注文"
+
+
+def test_utf8_with_one_broken_byte_beats_a_wrong_label() -> None:
+    data = "Юникод запрещен".encode()[:-1]
+    assert decode_bytes(data, "windows-1251").startswith("Юникод запреще")
+
+
+@pytest.mark.parametrize("actual", ["euc_jp", "cp932", "utf-8"])
+def test_iso_2022_jp_label_on_8bit_japanese(actual: str) -> None:
+    text = "送信先メールアドレスが見つかりませんでした。"
+    assert decode_bytes(text.encode(actual), "iso-2022-jp") == text
+
+
+def test_iso_8859_i_suffix() -> None:
+    assert decode_bytes("שלום".encode("iso8859_8"), "iso-8859-8-i") == "שלום"
+
+
 def test_decode_bytes_never_raises() -> None:
     assert decode_bytes(b"caf\xe9", "us-ascii") == "café"
     assert decode_bytes(b"plain", None) == "plain"
@@ -306,6 +347,35 @@ def test_delivery_status_part_is_kept_as_text() -> None:
     assert parsed.content_type == "multipart/report"
     status = [text for ctype, text in parsed.parts if ctype == "message/delivery-status"]
     assert status and "Status: 5.1.1" in status[0]
+
+
+def test_returned_message_ids_are_collected() -> None:
+    raw = HEAD + (
+        b"Subject: Undelivered\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n'
+        b"--r\r\nContent-Type: text/plain\r\n\r\nCould not deliver.\r\n"
+        b"--r\r\nContent-Type: message/rfc822\r\n\r\n"
+        b"From: alice@supplier.example\r\nMessage-ID: <ours-1@supplier.example>\r\n\r\nPlease pay\r\n"
+        b"--r\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        b"From: alice@supplier.example\r\nMessage-Id:  <ours-2@supplier.example>\r\n"
+        b"--r--\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.attached_ids == ("ours-1@supplier.example", "ours-2@supplier.example")
+    assert parsed.text == "Could not deliver."  # not the returned original's text
+
+
+def test_read_receipt_report_is_a_text_part() -> None:
+    raw = HEAD + (
+        b"Subject: Read: payment\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=disposition-notification; boundary="r"\r\n\r\n'
+        b"--r\r\nContent-Type: text/plain\r\n\r\nYour message was read.\r\n"
+        b"--r\r\nContent-Type: message/disposition-notification\r\n\r\n"
+        b"Final-Recipient: rfc822; buyer@acme.example\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n"
+        b"--r--\r\n"
+    )
+    parts = dict(parse_message(raw).parts)
+    assert "displayed" in parts["message/disposition-notification"]
 
 
 def test_broken_boundary_still_yields_the_text() -> None:

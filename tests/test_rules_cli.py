@@ -90,3 +90,12 @@ def test_missing_default_and_missing_folder(tmp_path: Path) -> None:
     assert code == 1 and f"{empty / 'default.yaml'}: missing" in output
     code, output = run(tmp_path, str(tmp_path / "nowhere"))
     assert code == 1 and "rules folder not found" in output
+
+
+def test_teammates_rule_files_are_validated_too(tmp_path: Path) -> None:
+    rules, _ = project(tmp_path)
+    (rules / "orders.yaml").write_text("- not\n- a mapping\n", encoding="utf-8")
+    code, output = run_project(tmp_path)
+    assert code == 1
+    assert output.startswith(f"{rules / 'orders.yaml'}:")
+    assert len(output.strip().splitlines()) == len(set(output.strip().splitlines()))

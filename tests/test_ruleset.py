@@ -86,6 +86,11 @@ def test_durations_count_business_days(value: object, days: int) -> None:
     assert business_days(value, "after") == days
 
 
+def test_min_gap_weeks_are_calendar_weeks() -> None:
+    rules = load("calendar: {min_gap: 2w}\n" + MINIMAL)
+    assert rules.calendar.rules().min_gap == timedelta(days=14)
+
+
 def test_bad_duration_names_the_line_and_the_fix() -> None:
     text = MINIMAL.replace("after: 3d", "after: soon")
     err = error_of(text)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from bot.adapters.templates import LANGUAGES, SandboxedRenderer, base_language, sample_context
-from bot.core.drafting import reply_subject, reply_threading
+from bot.adapters.templates import (
+    LANGUAGES,
+    SandboxedRenderer,
+    base_language,
+    order_context,
+    sample_context,
+)
+from bot.core.drafting import reply_subject, reply_threading, thread_reply
 from bot.core.ruleset import Ruleset
 from bot.core.yamldoc import parse_yaml
 from bot.errors import TemplateError
@@ -172,3 +178,30 @@ def test_reply_threading_builds_references() -> None:
     assert len(long.references) == 20 and long.references[0] == "0@x"
     assert long.references[-1] == "z@x"
     assert reply_threading("x", None).headers() == {"Subject": "Re: x"}
+
+
+def test_thread_reply_answers_the_latest_message_with_an_id() -> None:
+    from datetime import datetime
+
+    from bot.core.model import Direction
+    from bot.core.policy import Event
+
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    history = [
+        Event(Direction.OUT, at, subject="PI 7", message_id="a@x"),
+        Event(Direction.IN, at, subject="AW: PI 7", message_id="b@x", references=("a@x",)),
+        Event(Direction.IN, at, subject="no id"),
+    ]
+    t = thread_reply(history)
+    assert t is not None and t.subject == "Re: PI 7" and t.references == ("a@x", "b@x")
+    assert thread_reply([]) is None
+
+
+def test_order_context_has_every_sample_key_and_renders() -> None:
+    from bot.core.model import Order
+
+    o = Order("PO-1", "b@x.example", "Bäckerei Müller", Decimal("99.5"), "EUR", date(2026, 5, 4))
+    ctx = order_context(o, sender_name="Alice", company="Sup Co")
+    assert set(ctx) == set(sample_context())
+    mail = SHIPPED.render("due-date-reminder", "de", ctx)
+    assert "99,50\xa0€" in mail.body and "4. Mai 2026" in mail.subject

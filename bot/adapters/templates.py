@@ -21,6 +21,7 @@ from babel.dates import format_date as babel_date
 from babel.numbers import format_currency as babel_currency
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot.core.model import Order
 from bot.errors import TemplateError
 
 FALLBACK_LANGUAGE = "en"
@@ -48,6 +49,30 @@ def sample_context() -> dict[str, Any]:
         "sender_name": "Alice Chen",
         "company": "Example Manufacturing Co., Ltd.",
         "manager_name": "Bob Li",
+    }
+
+
+def order_context(
+    order: Order,
+    *,
+    sender_name: str,
+    company: str,
+    manager_name: str = "",
+    valid_until: date | None = None,
+    promised_date: date | None = None,
+) -> dict[str, Any]:
+    """The template variables for one order (the keys of `sample_context`, all present)."""
+    return {
+        "customer_name": order.customer_name or order.customer_email,
+        "order_id": order.order_id,
+        "amount": order.amount,
+        "currency": order.currency,
+        "due_date": order.due_date,
+        "valid_until": valid_until,
+        "promised_date": promised_date,
+        "sender_name": sender_name,
+        "company": company,
+        "manager_name": manager_name,
     }
 
 

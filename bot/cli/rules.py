@@ -32,6 +32,9 @@ app.add_typer(rules_app, name="rules")
 _VALIDATORS: tuple[tuple[str, str, str, str], ...] = (
     ("orders", "bot.core.ordernumbers", "OrderPatterns", "from_doc"),
     ("quotes", "bot.core.reply", "QuotePatterns", "from_doc"),
+    ("autoreply", "bot.core.autodetect", "AutoPatterns", "from_doc"),
+    ("intents", "bot.core.intent", "IntentPatterns", "from_doc"),
+    ("intents", "bot.core.dates", "DatePatterns", "from_doc"),
     ("intents", "bot.core.understand", "UnderstandingRules", "from_docs"),
 )
 
@@ -76,37 +79,43 @@ def check_rules(rules_dir: Path, templates_dir: Path) -> CheckReport:
         report.errors.append(f"{rules_dir}: rules folder not found")
         return report
     docs: dict[str, YamlDoc] = {}
+    broken: set[str] = set()
     for path in sorted(rules_dir.glob("*.yaml")):
         report.files += 1
         try:
             docs[path.stem] = read_doc(path)
         except BotError as exc:
             report.errors.append(str(exc))
-    if "default" not in docs:
+            broken.add(path.stem)
+    if "default" not in docs and "default" not in broken:
         report.errors.append(
             f"{rules_dir / 'default.yaml'}: missing; the follow-up rules live here"
         )
-    ruleset = _validate(docs, report)
+    ruleset = _validate(docs, report, whole=not broken)
     if ruleset is not None:
         _render_all(ruleset, SandboxedRenderer(templates_dir), report)
     return report
 
 
-def _validate(docs: Mapping[str, YamlDoc], report: CheckReport) -> Ruleset | None:
+def _validate(docs: Mapping[str, YamlDoc], report: CheckReport, *, whole: bool) -> Ruleset | None:
+    """Run every validator that applies; those that need the whole folder only if it parsed."""
     ruleset = _attempt(lambda: Ruleset.from_docs(docs), report) if "default" in docs else None
     for stem, module, cls, method in _VALIDATORS:
         validator = _validator(module, cls, method)
-        if stem in docs and validator is not None:
-            arg: Any = docs if method == "from_docs" else docs[stem]
-            _attempt(lambda v=validator, a=arg: v(a), report)  # type: ignore[misc]
+        if stem not in docs or validator is None or (method == "from_docs" and not whole):
+            continue
+        arg: Any = docs if method == "from_docs" else docs[stem]
+        _attempt(lambda v=validator, a=arg: v(a), report)  # type: ignore[misc]
     return ruleset if isinstance(ruleset, Ruleset) else None
 
 
 def _attempt(fn: Callable[[], Any], report: CheckReport) -> Any:
+    """Run one validator; its error joins the report once (validators overlap)."""
     try:
         return fn()
     except BotError as exc:
-        report.errors.append(str(exc))
+        if str(exc) not in report.errors:
+            report.errors.append(str(exc))
         return None
 
 

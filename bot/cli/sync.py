@@ -10,7 +10,14 @@ from datetime import datetime
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from bot.cli.common import EXIT_ERROR, handles_bot_errors, load, open_store
 from bot.cli.main import app

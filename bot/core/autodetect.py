@@ -33,6 +33,7 @@ from bot.core.yamldoc import YamlDoc, pydantic_errors
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _SMTP_CODE = re.compile(r"(?:^|[\s(\[])([45])[0-5]\d(?:[ -](?=\D)|$)", re.MULTILINE)
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
+_ORIGINAL_TO = re.compile(r"^to:[ \t]*([^\n]{1,300})", re.IGNORECASE | re.MULTILINE)
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w-]+)", re.IGNORECASE)
 _DSN_FAILED = ("failed",)
 _DSN_DELAYED = ("delayed",)
@@ -179,6 +180,8 @@ def detect_kind(msg: ParsedMessage, patterns: AutoPatterns) -> KindResult:
 def _bounce(msg: ParsedMessage, p: AutoPatterns) -> KindResult | None:
     report = _report_type(msg)
     dsn = [text for ctype, text in msg.parts if ctype == "message/delivery-status"]
+    if not dsn and "final-recipient:" in msg.text[: p.max_chars].lower():
+        dsn = [msg.text[: p.max_chars]]  # a report pasted inline by a broken MTA
     if dsn:
         found = _from_dsn("\n\n".join(dsn), p)
         if found is not None:
@@ -225,14 +228,15 @@ def _from_dsn(text: str, p: AutoPatterns) -> KindResult | None:
 
 def _worst(blocks: list[dict[str, str]]) -> dict[str, str]:
     """The first failed recipient, else the first with a 5.x.x status, else a delay, else the first."""
-    for test in (
-        lambda b: b.get("action", "").lower().startswith(_DSN_FAILED),
-        lambda b: b.get("status", "").strip().startswith("5"),
-        lambda b: b.get("action", "").lower().startswith(_DSN_DELAYED),
-    ):
-        for block in blocks:
-            if test(block):
-                return block
+    for block in blocks:
+        if block.get("action", "").lower().startswith(_DSN_FAILED):
+            return block
+    for block in blocks:
+        if block.get("status", "").strip().startswith("5"):
+            return block
+    for block in blocks:
+        if block.get("action", "").lower().startswith(_DSN_DELAYED):
+            return block
     return blocks[0]
 
 
@@ -255,9 +259,11 @@ def _dsn_recipient(block: dict[str, str]) -> str | None:
 
 def _free_form_bounce(msg: ParsedMessage, p: AutoPatterns, is_report: bool) -> KindResult | None:
     failed = msg.header("X-Failed-Recipients")
-    text = _notice(msg, p)
     daemon = bool(p.bounce_sender.search(msg.sender.email)) or _null_sender(msg)
     subject = p.bounce_subject.search(_subject(msg)) is not None
+    if not (failed or daemon or subject or is_report):
+        return None  # the common case, decided without reading the body
+    text = _notice(msg, p)
     body = p.bounce_body.search(text) is not None
     if failed:
         reason = "X-Failed-Recipients header"
@@ -288,15 +294,16 @@ def _notice(msg: ParsedMessage, p: AutoPatterns) -> str:
 
 
 def _status_from_text(text: str, delayed: bool, p: AutoPatterns) -> str:
+    """An RFC 3463 status from free text: stated, else hinted by a phrase, else the SMTP code."""
     found = _STATUS.search(text)
     if found and found.group(1) != "2":
         return found.group(0)
-    code = _SMTP_CODE.search(text)
-    if code:
-        return f"{code.group(1)}.0.0"
     for pattern, status in p.status_hints:
         if pattern.search(text):
             return ("4" + status[1:]) if delayed else status
+    code = _SMTP_CODE.search(text)
+    if code:
+        return f"{code.group(1)}.0.0"
     return "4.0.0" if delayed else "5.0.0"
 
 
@@ -309,12 +316,22 @@ def _failed_address(header: str | None, text: str, msg: ParsedMessage, p: AutoPa
     for pattern in p.recipient_patterns:
         for match in pattern.finditer(text):
             addr = _clean_address(match.group("addr") if "addr" in pattern.groupindex else match.group(0))
-            if addr and addr not in ours and not p.bounce_sender.search(addr):
+            if addr and addr not in ours:
                 return addr
     for match in _ADDRESS.finditer(text):
         addr = _clean_address(match.group(0))
         if addr and addr not in ours and not p.bounce_sender.search(addr):
             return addr
+    return _original_to(msg, ours, p)
+
+
+def _original_to(msg: ParsedMessage, ours: set[str], p: AutoPatterns) -> str | None:
+    """The To: of the returned original, when the notice itself names nobody."""
+    for _, text in ((None, msg.text), *msg.parts):
+        for match in _ORIGINAL_TO.finditer(text[: p.max_chars]):
+            addr = _clean_address(match.group(1))
+            if addr and addr not in ours:
+                return addr
     return None
 
 
@@ -356,7 +373,7 @@ def _by_content(msg: ParsedMessage, p: AutoPatterns) -> KindResult | None:
     found = p.subject_prefix.match(subject, prefix.end() if prefix else 0)
     if found:
         return KindResult(Kind.AUTO_REPLY, f"subject starts with {found.group(0)!r}")
-    head = msg.text[: min(p.max_chars, 4000)]
+    head = msg.text[: min(p.max_chars, 2000)]  # out-of-office notices say so at the top
     if p.challenge_sender.search(msg.sender.email) or p.challenge_phrase.search(head):
         return KindResult(Kind.AUTO_REPLY, "challenge-response request")
     phrase = p.body_phrase.search(head)

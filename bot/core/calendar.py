@@ -98,7 +98,7 @@ class SendWindow:
 class CalendarRules:
     """Spacing and the days to avoid; see rules/default.yaml `calendar:`."""
 
-    min_gap: timedelta = timedelta(days=3)
+    min_gap: timedelta = timedelta(days=3)  # whole calendar days in the customer's zone
     weekly_cap: int = 2
     avoid_first_working_day_of_week: bool = True
     avoid_first_days_of_month: int = 2
@@ -185,8 +185,8 @@ def next_send_time(
     """The first instant at or after `earliest` when a follow-up may go out, in `tz`.
 
     A business day in `country`, inside the window, not an avoided day (unless it is
-    `on_time_for`, the agreed settlement date: being on time wins), at least `rules.min_gap`
-    after and before every instant in `sent`, and fewer than `rules.weekly_cap` of `sent` in
+    `on_time_for`, the agreed settlement date: being on time wins), at least
+    `rules.min_gap` calendar days (customer's dates) away from every instant in `sent`, and fewer than `rules.weekly_cap` of `sent` in
     that ISO week (both only when `spacing`). Raises CalendarError if nothing fits in a year.
     """
     if window.start >= window.end:
@@ -240,9 +240,12 @@ def _day_and_window(
 def _spacing(
     at: datetime, tz: ZoneInfo, rules: CalendarRules, sent: Sequence[datetime]
 ) -> datetime | None:
+    # The gap counts the customer's calendar days: mail on Monday at 16:00 allows Thursday 10:00.
+    gap = rules.min_gap.days
     for previous in sent:
-        if abs(at - previous) < rules.min_gap:
-            return max(at + timedelta(minutes=1), previous + rules.min_gap)
+        day = previous.astimezone(tz).date()
+        if abs((at.date() - day).days) < gap:
+            return _at_local(day + timedelta(days=gap), time(0, 0), tz)
     week = at.isocalendar()[:2]
     in_week = [s for s in sent if s.astimezone(tz).isocalendar()[:2] == week]
     if rules.weekly_cap and len(in_week) >= rules.weekly_cap:

@@ -42,6 +42,14 @@ CHARSET_SUPERSETS = {
 # Tried in this order when nothing is declared or the declaration fails (see _plausibility).
 GUESSES = ("gb18030", "big5hkscs", "cp932", "cp949", "cp1252", "cp1251", "koi8_r", "cp1250")
 ENCODED_WORD_RE = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
+FAMILIES = (
+    (
+        ("iso-2022-jp", "shift", "sjis", "x-sjis", "euc-jp", "cp932", "windows-31j"),
+        ("cp932", "euc_jp"),
+    ),
+    (("gb", "x-gbk", "cp936", "euc-cn", "big5", "cp950"), ("gb18030", "big5hkscs")),
+    (("ks_c", "euc-kr", "cp949", "iso-2022-kr"), ("cp949",)),
+)
 ISO_8859_SUFFIX_RE = re.compile(r"^(iso-?8859-\d+)-[ie]$")
 GUESS_LIMIT = 4_000  # bytes scored by hand; longer data goes to charset_normalizer first
 
@@ -83,7 +91,9 @@ def _declared_7bit(data: bytes, declared: str) -> str | None:
             return data.decode(codec)
         except (UnicodeDecodeError, LookupError):
             continue
-    return _iso2022jp_as_cp932(data) if name.startswith("iso-2022-jp") else None
+    if name.startswith("iso-2022-jp") and data.isascii():  # 8-bit data is not ISO-2022 at all
+        return _iso2022jp_as_cp932(data)
+    return None
 
 
 def _utf8(data: bytes) -> str | None:
@@ -125,6 +135,8 @@ def _jis_to_sjis(j1: int, j2: int) -> bytes:
 
 
 def _charset_candidates(declared: str | None) -> Iterator[str]:
+    """The declared charset, its superset, its siblings (a mislabelled Japanese mail is still
+    Japanese), then UTF-8."""
     if declared:
         name = declared.strip().strip("\"'").lower()
         name = ISO_8859_SUFFIX_RE.sub(r"\1", name)  # iso-8859-8-i: the -i/-e say only direction
@@ -133,6 +145,9 @@ def _charset_candidates(declared: str | None) -> Iterator[str]:
             yield codecs.lookup(name).name
         except (LookupError, ValueError):
             pass
+        for prefixes, siblings in FAMILIES:
+            if name.startswith(prefixes):
+                yield from siblings
     yield "utf-8"
 
 
@@ -155,33 +170,49 @@ def _guess(data: bytes) -> str:
 
 
 def _plausibility(text: str) -> float:
-    """Mean of how ordinary each character is (1.0 = ASCII or a common letter or Hanzi), less
-    a penalty for mojibake shapes: several scripts mixed, or words made of accented letters."""
-    score = sum(_char_score(ch) for ch in text) / max(len(text), 1)
-    scripts = [unicodedata.name(ch, "?").split()[0] for ch in text if ch.isalpha()]
-    foreign = [name for name in scripts if name != "LATIN"] + [
-        "LATIN" for ch in text if ch.isalpha() and not ch.isascii() and ch.isascii() is False
-    ][:0]
-    accented = sum(1 for ch in text if ch.isalpha() and not ch.isascii() and "LATIN" in unicodedata.name(ch, ""))
-    if len({n for n in scripts if n != "LATIN"} | ({"LATIN"} if accented else set())) > 1:
-        score -= 0.3
-    if scripts and accented / len(scripts) > 0.3:
-        score -= 0.3
-    return score
+    """Mean of how ordinary each character is in its context (1.0 = ASCII, a letter, a common
+    Hanzi), less 0.3 when the non-ASCII letters mix scripts, as mojibake does."""
+    padded = f" {text} "
+    scores = [
+        _char_score(padded[i], padded[i - 1], padded[i + 1]) for i in range(1, len(padded) - 1)
+    ]
+    score = sum(scores) / max(len(text), 1)
+    scripts = {_script(ch) for ch in text if ch.isalpha() and not ch.isascii()}
+    return score - 0.3 if len(scripts) > 1 else score
 
 
-def _char_score(ch: str) -> float:
+def _script(ch: str) -> str:
+    name = unicodedata.name(ch, "?").split()[0]
+    return (
+        "CJK" if name in ("HIRAGANA", "KATAKANA", "FULLWIDTH", "HALFWIDTH", "IDEOGRAPHIC") else name
+    )
+
+
+def _char_score(ch: str, before: str, after: str) -> float:
+    """How ordinary `ch` is between its neighbours. Mojibake shows as foreign letters glued to
+    Latin ones ("礪ger", "Zaїуіж"), capitals inside words ("пРМБФЙН"), accented runs ("Ïðèâåò")."""
     if ch.isascii():
         return 1.0 if ch.isprintable() or ch in "\r\n\t" else 0.0
-    name = unicodedata.name(ch, "")
-    if name.startswith(("CJK UNIFIED", "HANGUL SYLLABLE")):
+    if not ch.isalpha():
+        return _mark_score(ch)
+    glued = any(n.isascii() and n.isalpha() for n in (before, after))
+    if _script(ch) != "LATIN" and glued:
+        return 0.4
+    if unicodedata.name(ch, "").startswith(("CJK UNIFIED", "HANGUL SYLLABLE")):
         return 1.0 if _common_east_asian(ch) else 0.3
-    if name.startswith(("HIRAGANA", "KATAKANA", "FULLWIDTH", "IDEOGRAPHIC", "CJK SYMBOL")):
+    if ch.isupper() and before.isalpha():
+        return 0.5
+    if _script(ch) == "CJK":
         return 1.0
+    latin_run = _script(ch) == "LATIN" and not before.isascii() and before.isalpha()
+    return 0.5 if latin_run else 0.9
+
+
+def _mark_score(ch: str) -> float:
     category = unicodedata.category(ch)
-    if category in ("Ll", "Lu"):
-        return 0.9
-    return 0.5 if category.startswith(("P", "Z")) else 0.0
+    if category.startswith(("P", "Z")):
+        return 1.0 if _script(ch) == "CJK" or category == "Zs" else 0.5  # "，" "。" are ordinary
+    return 0.0
 
 
 def _common_east_asian(ch: str) -> bool:

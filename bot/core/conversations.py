@@ -59,12 +59,14 @@ class Match:
 
 
 def referenced_ids(msg: ParsedMessage) -> tuple[str, ...]:
-    """Message-IDs this message refers to: In-Reply-To, then References newest first.
+    """Message-IDs this message refers to: In-Reply-To, then References newest first, then
+    those of attached or returned messages (a bounce carries our original).
 
     De-duplicated; ids without '@', with spaces or absurdly long, and the message's own id,
     are dropped (broken clients put all of these there).
     """
-    candidates = ([msg.in_reply_to] if msg.in_reply_to else []) + list(reversed(msg.references))
+    replied = [msg.in_reply_to] if msg.in_reply_to else []
+    candidates = [*replied, *reversed(msg.references), *msg.attached_ids]
     seen: dict[str, None] = {}
     for raw in candidates:
         msgid = raw.strip().strip("<>")
@@ -135,9 +137,15 @@ def _by_thread(msg: ParsedMessage, thread_orders: Mapping[str, str]) -> Match | 
     for msgid in referenced_ids(msg):
         order_id = thread_orders.get(msgid)
         if order_id:
-            how = "reply to" if msgid == msg.in_reply_to else "references"
+            how = _how(msg, msgid)
             return Match(order_id, f"{how} <{msgid}>, which belongs to {order_id}", "thread")
     return None
+
+
+def _how(msg: ParsedMessage, msgid: str) -> str:
+    if msgid == msg.in_reply_to:
+        return "reply to"
+    return "references" if msgid in msg.references else "carries the message"
 
 
 def _with_conflict(threaded: Match, by_number: Match) -> Match:

@@ -48,7 +48,7 @@ class _Model(BaseModel):
 
 class PhraseSpec(_Model):
     pattern: Regex
-    week: Literal["next", "this", "upcoming"] | None = None
+    week: Literal["next", "this", "upcoming", "last"] | None = None
     days: int = 0
     weeks: int = 0
     months: int = 0
@@ -209,18 +209,27 @@ def _without_shadowed_weekdays(found: list[FoundDate]) -> Iterator[FoundDate]:
 
 
 def pick_date(
-    text: str, base: date, patterns: DatePatterns, languages: Sequence[str], purpose: Purpose
+    text: str,
+    base: date,
+    patterns: DatePatterns,
+    languages: Sequence[str],
+    purpose: Purpose,
+    *,
+    require_cue: bool = False,
 ) -> date | None:
     """The date the message promises to pay on (or, for "return", comes back on), else None.
 
     Dates before `base` are ignored for payments (they say when something happened); for a
     return they are kept only when no later date is stated. A date in a sentence that talks
-    about paying (or returning) beats one that does not.
+    about paying (or returning) beats one that does not; with `require_cue` only such a
+    date counts.
     """
     found = [f for f in find_dates(text, base, patterns, languages) if f.value <= base + MAX_AHEAD]
     if not found:
         return _dateparser_fallback(text, base, patterns, languages, purpose)
     cue = patterns.pay_cue if purpose == "payment" else patterns.return_cue
+    if require_cue:
+        found = [f for f in found if _cued(text, f, cue)]
     future = [f for f in found if f.value >= base]
     if purpose == "return":
         pool = future or found
@@ -268,6 +277,8 @@ def _weekday(word: str, lang: str, week: str, base: date, patterns: DatePatterns
         return monday + timedelta(days=7 + index)
     if week == "this":
         return monday + timedelta(days=index)
+    if week == "last":
+        return monday + timedelta(days=index - 7)
     ahead = (index - base.weekday()) % 7 or 7
     return base + timedelta(days=ahead)
 

@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.policy import Event
+
 # Reply prefixes mail clients add, in the languages dunbot meets (Re, AW, SV, RV, Ré, 回复, 答复…).
 _PREFIX = re.compile(
     r"^\s*((re|aw|sv|vs|rv|r|ré|réf|antw|odp|ynt|回复|回覆|答复|fw|fwd|wg|tr|rif)\s*(\[\d+\])?\s*[:：]\s*)+",
@@ -52,3 +54,11 @@ def reply_threading(
     if len(refs) > _MAX_REFERENCES:
         refs = [refs[0], *refs[-(_MAX_REFERENCES - 1) :]]
     return Threading(reply_subject(subject), parent, tuple(refs))
+
+
+def thread_reply(history: Sequence[Event]) -> Threading | None:
+    """Threading for a reply to the conversation's latest message that has a Message-ID."""
+    for event in reversed(history):
+        if event.message_id:
+            return reply_threading(event.subject, event.message_id, event.references)
+    return None

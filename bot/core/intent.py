@@ -21,6 +21,8 @@ from bot.core.yamldoc import YamlDoc, pydantic_errors
 
 EXTRA_MATCH_BONUS = 0.25  # each further match of an intent adds this to its best weight
 CLAUSE_END_RE = re.compile(r"[.!?;。！？；\n,，、:：]")
+DIGIT_DOT_RE = re.compile(r"(?<=\d)\.(?=\d)")
+SENTENCE_END_RE = re.compile(r"[.!?;。！？；\n]")
 CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 SLIP_TYPES = ("image/", "application/pdf")
 SCORED_INTENTS = frozenset(i.value for i in Intent) - {Intent.NONE.value, Intent.OTHER.value}
@@ -61,6 +63,7 @@ class PatternSpec(_Model):
 class IntentSpec(_Model):
     weight: float = Field(1.0, gt=0)
     negatable: bool = False
+    negation_window: int | None = Field(None, ge=0)  # overrides negation.window_before
     past_only: bool = False
     patterns: dict[str, list[Annotated[PatternSpec, BeforeValidator(_as_spec)]]]
 
@@ -85,8 +88,20 @@ class SlipSpec(_Model):
     names: list[Regex] = []
 
 
+class DatedPromiseSpec(_Model):
+    bonus: float = Field(2.0, ge=0)
+
+
+class ContrastSpec(_Model):
+    factor: float = Field(1.0, gt=0)
+    cues: Regex | None = None
+
+
 class IntentsFile(_Model):
     threshold: float = 1.0
+    max_extra_bonus: float = Field(0.5, ge=0)
+    dated_promise: DatedPromiseSpec = DatedPromiseSpec()
+    contrast: ContrastSpec = ContrastSpec()
     priority: list[IntentName] = []
     negation: NegationSpec = NegationSpec()
     slip: SlipSpec = SlipSpec()
@@ -102,6 +117,7 @@ class CompiledPattern:
     weight: float
     negatable: bool
     past_only: bool
+    window: int  # characters before a match searched for negation cues
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +147,10 @@ class IntentPatterns:
     """The compiled intents.yaml: build with `IntentPatterns.from_doc(doc)`."""
 
     threshold: float
+    max_extra_bonus: float
+    dated_promise_bonus: float
+    contrast: re.Pattern[str] | None
+    contrast_factor: float
     priority: tuple[Intent, ...]
     patterns: tuple[CompiledPattern, ...]
     cues: Mapping[str, Cues]
@@ -147,8 +167,12 @@ class IntentPatterns:
             raise pydantic_errors(doc, exc) from exc
         return cls(
             threshold=spec.threshold,
+            max_extra_bonus=spec.max_extra_bonus,
+            dated_promise_bonus=spec.dated_promise.bonus,
+            contrast=_alternation([spec.contrast.cues] if spec.contrast.cues else []),
+            contrast_factor=spec.contrast.factor,
             priority=tuple(Intent(name) for name in spec.priority),
-            patterns=tuple(_compile_patterns(spec.intents)),
+            patterns=tuple(_compile_patterns(spec.intents, spec.negation.window_before)),
             cues={lang: _compile_cues(cue) for lang, cue in spec.negation.cues.items()},
             window_before=spec.negation.window_before,
             window_after=spec.negation.window_after,
@@ -162,7 +186,9 @@ class IntentPatterns:
         )
 
 
-def _compile_patterns(intents: Mapping[str, IntentSpec]) -> Iterable[CompiledPattern]:
+def _compile_patterns(
+    intents: Mapping[str, IntentSpec], window: int
+) -> Iterable[CompiledPattern]:
     for name, spec in intents.items():
         for language, entries in spec.patterns.items():
             for entry in entries:
@@ -173,6 +199,7 @@ def _compile_patterns(intents: Mapping[str, IntentSpec]) -> Iterable[CompiledPat
                     weight=entry.weight if entry.weight is not None else spec.weight,
                     negatable=entry.negatable if entry.negatable is not None else spec.negatable,
                     past_only=spec.past_only,
+                    window=spec.negation_window if spec.negation_window is not None else window,
                 )
 
 
@@ -187,8 +214,13 @@ def _compile_cues(spec: CueSpec) -> Cues:
 
 
 def normalise(text: str) -> str:
-    """NFKC (full-width '？' is '?'), one kind of line break."""
-    return unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    """NFKC (full-width '？' is '?'), one kind of line break, no dots inside numbers.
+
+    "25.04.2025" and "12.500,00" become "25/04/2025" and "12/500,00" so that patterns can
+    treat a dot as the end of a sentence.
+    """
+    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    return DIGIT_DOT_RE.sub("/", text)
 
 
 def word_count(text: str) -> float:
@@ -198,24 +230,42 @@ def word_count(text: str) -> float:
 
 
 def score_intents(
-    text: str, patterns: IntentPatterns, attachments: Sequence[Attachment] = ()
+    text: str,
+    patterns: IntentPatterns,
+    attachments: Sequence[Attachment] = (),
+    *,
+    dated: bool = False,
 ) -> IntentResult:
-    """The intent of the customer's new text (and attachments): best score over the threshold."""
+    """The intent of the customer's new text (and attachments): best score over the threshold.
+
+    `dated`: the text names a coming payment date; that makes a promise (and strengthens one).
+    """
     clean = normalise(text)
+    turn = _contrast_at(clean, patterns)
     matches: dict[Intent, list[float]] = {}
     for pattern in patterns.patterns:
         for found in pattern.regex.finditer(clean):
             if not _cancelled(clean, found, pattern, patterns):
-                matches.setdefault(pattern.intent, []).append(pattern.weight)
-    scores = {intent: _combine(weights) for intent, weights in matches.items()}
+                factor = patterns.contrast_factor if found.start() >= turn else 1.0
+                matches.setdefault(pattern.intent, []).append(pattern.weight * factor)
+    scores = {intent: _combine(weights, patterns) for intent, weights in matches.items()}
+    if dated:
+        scores[Intent.PROMISE] = scores.get(Intent.PROMISE, 0.0) + patterns.dated_promise_bonus
     slip = _slip_bonus(clean, attachments, patterns.slip)
     if slip:
         scores[Intent.PAID] = scores.get(Intent.PAID, 0.0) + slip
     return _decide(scores, patterns)
 
 
-def _combine(weights: list[float]) -> float:
-    return max(weights) + EXTRA_MATCH_BONUS * (len(weights) - 1)
+def _contrast_at(text: str, patterns: IntentPatterns) -> int:
+    """Where the first "but" is: what follows it is what the customer means."""
+    found = patterns.contrast.search(text) if patterns.contrast is not None else None
+    return found.end() if found else len(text) + 1
+
+
+def _combine(weights: list[float], patterns: IntentPatterns) -> float:
+    extra = min(EXTRA_MATCH_BONUS * (len(weights) - 1), patterns.max_extra_bonus)
+    return max(weights) + extra
 
 
 def _decide(scores: Mapping[Intent, float], patterns: IntentPatterns) -> IntentResult:
@@ -236,11 +286,16 @@ def _cancelled(
     cues = patterns.cues.get(pattern.language)
     if cues is None:
         return False
-    before = _clause_before(text, found.start(), patterns.window_before) + found.group(0)
+    before = _clause_before(text, found.start(), pattern.window)
     if cues.before is not None and cues.before.search(before):
         return True
-    if pattern.past_only and cues.future is not None and cues.future.search(before):
+    # "haben noch nicht bezahlt": for past_only intents the match itself may hold the negation
+    if pattern.past_only and cues.before is not None and cues.before.search(found.group(0)):
         return True
+    if pattern.past_only and cues.future is not None:
+        sentence = _sentence_before(text, found.start()) + found.group(0)
+        if cues.future.search(sentence):
+            return True
     after = _clause_after(text, found.end(), patterns.window_after)
     return cues.after is not None and cues.after.search(after) is not None
 
@@ -248,6 +303,12 @@ def _cancelled(
 def _clause_before(text: str, start: int, window: int) -> str:
     piece = text[max(0, start - window) : start]
     ends = list(CLAUSE_END_RE.finditer(piece))
+    return piece[ends[-1].end() :] if ends else piece
+
+
+def _sentence_before(text: str, start: int) -> str:
+    piece = text[max(0, start - 80) : start]
+    ends = list(SENTENCE_END_RE.finditer(piece))
     return piece[ends[-1].end() :] if ends else piece
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from lingua import LanguageDetector
 
-MIN_LETTERS = 12  # below this many letters, statistics guess; the script is the better witness
+MIN_LETTERS = 12  # fewer letters than this: statistics only guess
 MIN_LATIN_LETTERS = 4  # "ok", "Hi": nothing to tell
 MAX_CHARS = 2000  # the first part of a long text tells its language as well as the whole
 LANGUAGE_NAMES = (
@@ -35,6 +35,7 @@ SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("th", re.compile(r"[\u0e00-\u0e7f]")),
     ("hi", re.compile(r"[\u0900-\u097f]")),
 )
+CYRILLIC_WORD_RE = re.compile(r"[\u0400-\u04ff]+")
 LETTER_RE = re.compile(r"[^\W\d_]")
 NOISE_RE = re.compile(r"https?://\S+|\S+@\S+|[\w.-]+\.(?:com|net|org|cn)\b")
 
@@ -46,9 +47,11 @@ def detect_language(text: str) -> str:
     if letters == 0:
         return ""
     script = script_language(sample)
-    if script in ("ja", "ko", "th", "hi") or (script == "zh" and not _has_kana(sample)):
-        return script
-    if script and letters < MIN_LETTERS:
+    if script == "ru":  # Cyrillic: Russian or Ukrainian; ask lingua about those words only
+        words = " ".join(CYRILLIC_WORD_RE.findall(sample))
+        found = _lingua(words) if len(words) >= MIN_LETTERS else ""
+        return found if found in ("ru", "uk") else script
+    if script:  # one language per script in our set: the script decides
         return script
     if letters < MIN_LATIN_LETTERS:
         return ""

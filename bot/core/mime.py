@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import Message
+from typing import NamedTuple
 
 import html2text
 
@@ -26,7 +27,16 @@ from bot.errors import MessageParseError
 
 __all__ = ["decode_bytes", "decode_header", "html_to_text", "parse_message"]
 
-TEXT_TYPES = ("text/plain", "text/html", "message/delivery-status", "text/rfc822-headers")
+# Machine reports (RFC 3464 DSN, RFC 8098 MDN, RFC 5965 ARF) are kept as text parts.
+REPORT_TYPES = (
+    "message/delivery-status",
+    "message/global-delivery-status",
+    "message/disposition-notification",
+    "message/feedback-report",
+)
+TEXT_TYPES = ("text/plain", "text/html", "text/rfc822-headers", *REPORT_TYPES)
+ATTACHED_TYPES = ("message/rfc822", "message/global")
+HEADER_MSGID_RE = re.compile(r"^message-id:[ \t]*(.+)$", re.IGNORECASE | re.MULTILINE)
 # A message has headers if the parser found at least one of these (RFC 5322, 2045, 5321, 1036).
 KNOWN_HEADERS = frozenset(
     {
@@ -40,6 +50,7 @@ MSGID_RE = re.compile(r"<([^<>\s]+)>")
 # RFC 5322 4.5 obs-optional: old mailers put spaces between a field name and its colon.
 OBS_FIELD_RE = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
 BOUNDARY_LINE_RE = re.compile(r"^--([^\s]{1,200}?)(?:--)?[ \t]*\r?$", re.MULTILINE)
+MAX_DEPTH = 60  # MIME nesting deeper than this is an attack, not a message
 MAX_TEXT_CHARS = 200_000  # longer bodies are cut: nothing a customer writes is that long
 
 
@@ -72,7 +83,7 @@ def _build(msg: Message, raw: bytes) -> ParsedMessage:
         )
     hint = _charset_hint(msg)
     headers = tuple((key, decode_header(value, hint)) for key, value in msg.raw_items())
-    parts, html, attachments = _walk(msg)
+    body = _walk(msg)
     first = _Lookup(tuple(msg.raw_items()))
     return ParsedMessage(
         message_id=_message_id(first("message-id"), raw),
@@ -84,13 +95,14 @@ def _build(msg: Message, raw: bytes) -> ParsedMessage:
         date=_date(first("date")),
         in_reply_to=_first_msgid(first("in-reply-to")),
         references=tuple(MSGID_RE.findall(first("references") or "")),
-        text=_best_text(parts, html)[:MAX_TEXT_CHARS],
-        html=html,
+        text=_best_text(body)[:MAX_TEXT_CHARS],
+        html=next((text for ctype, text in body.outer if ctype == "text/html"), None),
         headers=headers,
-        attachments=tuple(attachments),
+        attachments=tuple(body.attachments),
         content_type=msg.get_content_type(),
-        parts=tuple(parts),
+        parts=tuple(body.parts),
         defects=tuple(sorted({type(d).__name__ for d in _defects(msg)})),
+        attached_ids=_attached_ids(msg, body),
         size=len(raw),
     )
 
@@ -188,47 +200,58 @@ def _date(value: str | None) -> datetime | None:
 # --- bodies -----------------------------------------------------------------------------------
 
 
-def _walk(msg: Message) -> tuple[list[tuple[str, str]], str | None, list[Attachment]]:
-    """Text parts (type, text), the first HTML body, and the attachments, in document order."""
-    parts: list[tuple[str, str]] = []
-    attachments: list[Attachment] = []
-    html: str | None = None
-    for part in _leaves(msg, depth=0):
+class _Body(NamedTuple):
+    parts: list[tuple[str, str]]  # every text part, document order
+    outer: list[tuple[str, str]]  # those not inside an attached message (message/rfc822)
+    attachments: list[Attachment]
+
+
+def _walk(msg: Message) -> _Body:
+    """Text parts (type, text) and attachments, in document order."""
+    body = _Body([], [], [])
+    for part, nested in _leaves(msg, depth=0, nested=False):
         ctype = part.get_content_type()
         filename = _filename(part)
         payload = _payload(part)
         disposition = (_safe(part.get_content_disposition) or "").lower()
         if disposition == "attachment" or filename or ctype not in TEXT_TYPES:
-            attachments.append(Attachment(filename or "", ctype, len(payload)))
+            body.attachments.append(Attachment(filename or "", ctype, len(payload)))
             continue
-        text = decode_bytes(payload, _safe(part.get_content_charset))
-        if ctype == "text/html" and html is None:
-            html = text
-        parts.append((ctype, text))
-    return parts, html, attachments
+        text = (ctype, decode_bytes(payload, _safe(part.get_content_charset)))
+        body.parts.append(text)
+        if not nested:
+            body.outer.append(text)
+    return body
 
 
-def _leaves(part: Message, depth: int) -> Iterator[Message]:
-    """Every leaf part in document order, attached messages included. A delivery-status part
-    (RFC 3464) comes back whole, as text; a multipart whose boundary never appears is re-read
-    with the boundary it does use."""
+def _leaves(part: Message, depth: int, nested: bool) -> Iterator[tuple[Message, bool]]:
+    """Every leaf part in document order, with whether it sits inside an attached message.
+    A machine report (DSN, MDN, ARF) comes back whole, as text; a multipart whose boundary
+    never appears is re-read with the boundary it does use."""
     ctype = part.get_content_type()
     payload = part.get_payload()
-    if ctype == "message/delivery-status" and isinstance(payload, list):
-        yield _text_part(ctype, "\n\n".join(_header_block(block) for block in payload))
+    if depth > MAX_DEPTH:
+        return
+    if ctype in REPORT_TYPES and isinstance(payload, list):
+        yield _text_part(ctype, "\n\n".join(_header_block(block) for block in payload)), nested
     elif isinstance(payload, list):
+        inner = nested or part.get_content_maintype() == "message"
         for sub in payload:
             if isinstance(sub, Message):
-                yield from _leaves(sub, depth + 1)
+                yield from _leaves(sub, depth + 1, inner)
     elif part.get_content_maintype() == "multipart":
-        yield from _repaired(part, depth)
+        yield from ((leaf, nested) for leaf, _ in _repaired(part, depth))
     else:
-        yield part
+        yield part, nested
 
 
 def _header_block(block: object) -> str:
-    items = block.raw_items() if isinstance(block, Message) else ()
-    return "\n".join(f"{key}: {value}" for key, value in items)
+    """One field block of a delivery-status part, and any text a broken report put after it."""
+    if not isinstance(block, Message):
+        return ""
+    fields = "\n".join(f"{key}: {value}" for key, value in block.raw_items())
+    rest = block.get_payload()
+    return f"{fields}\n\n{rest}" if isinstance(rest, str) and rest.strip() else fields
 
 
 def _text_part(ctype: str, text: str) -> Message:
@@ -238,17 +261,33 @@ def _text_part(ctype: str, text: str) -> Message:
     return part
 
 
-def _repaired(part: Message, depth: int) -> Iterator[Message]:
+def _repaired(part: Message, depth: int) -> Iterator[tuple[Message, bool]]:
     body = part.get_payload()
     text = body if isinstance(body, str) else ""
     found = BOUNDARY_LINE_RE.search(text)
-    if found and depth < 20:
+    if found:
         head = f'Content-Type: multipart/mixed; boundary="{found.group(1)}"\n\n'
         inner = email.message_from_string(head + text, policy=email.policy.compat32)
         if inner.is_multipart():
-            yield from _leaves(inner, depth + 1)
+            yield from _leaves(inner, depth + 1, nested=False)
             return
-    yield _text_part("text/plain", text)  # no boundary at all: the body is the text
+    yield _text_part("text/plain", text), False  # no boundary at all: the body is the text
+
+
+def _attached_ids(msg: Message, body: _Body) -> tuple[str, ...]:
+    """Message-IDs of attached messages and returned headers: a bounce names our original."""
+    found: list[str | None] = []
+    for part in msg.walk():
+        payload = part.get_payload()
+        if part.get_content_type() in ATTACHED_TYPES and isinstance(payload, list) and payload:
+            inner = payload[0]
+            found.append(
+                _first_msgid(inner.get("Message-ID")) if isinstance(inner, Message) else None
+            )
+    for ctype, text in body.parts:
+        if ctype == "text/rfc822-headers":
+            found += [_first_msgid(m) for m in HEADER_MSGID_RE.findall(text)]
+    return tuple(dict.fromkeys(i for i in found if i))
 
 
 def _filename(part: Message) -> str | None:
@@ -267,14 +306,16 @@ def _payload(part: Message) -> bytes:
     return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
 
 
-def _best_text(parts: list[tuple[str, str]], html: str | None) -> str:
-    plain = [text for ctype, text in parts if ctype == "text/plain" and text.strip()]
-    if plain:
-        return plain[0].replace("\r\n", "\n").strip()
-    if html:
-        return html_to_text(html)
-    other = [text for _, text in parts if text.strip()]
-    return other[0].replace("\r\n", "\n").strip() if other else ""
+def _best_text(body: _Body) -> str:
+    """The reader's text: plain, else HTML as text, else any text part (a bare delivery
+    report); parts of the message itself before those of attached messages."""
+    for parts in (body.outer, body.parts):
+        for wanted in ("text/plain", "text/html", None):
+            for ctype, text in parts:
+                if text.strip() and ctype == (wanted or ctype):
+                    clean = text.replace("\r\n", "\n").strip()
+                    return html_to_text(clean) if ctype == "text/html" else clean
+    return ""
 
 
 def html_to_text(html: str) -> str:

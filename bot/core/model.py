@@ -84,6 +84,7 @@ class ParsedMessage:
     content_type: str = "text/plain"  # top-level type, e.g. multipart/report
     parts: tuple[tuple[str, str], ...] = ()  # (content type, decoded text) of every text-like part
     defects: tuple[str, ...] = ()  # what the parser had to repair, for the log
+    attached_ids: tuple[str, ...] = ()  # Message-IDs of attached or returned messages (bounces)
     size: int = 0
 
     def header(self, name: str) -> str | None:

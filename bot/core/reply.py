@@ -31,7 +31,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.core.yamldoc import YamlDoc, pydantic_errors
-from bot.errors import RuleError
 
 MAX_LINE_CHARS = 1000  # longer lines are prose (or base64): never headers, never signatures
 MAX_DEPTH = 3  # forwards inside forwards: how deep the text below a header is followed
@@ -187,7 +186,7 @@ def _unquote(line: str, p: QuotePatterns) -> str:
     if not stripped.startswith(p.quote_prefix):
         return line
     rest = stripped[len(p.quote_prefix) :]
-    return rest[1:] if rest.startswith(" ") else rest
+    return rest.removeprefix(" ")
 
 
 def _find_cut(lines: list[str], p: QuotePatterns) -> _Cut | None:

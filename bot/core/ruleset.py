@@ -138,7 +138,8 @@ class CalendarSettings(_Strict):
     @field_validator("min_gap", mode="before")
     @classmethod
     def _gap(cls, value: Any) -> int:
-        return business_days(value, "min_gap")
+        days = business_days(value, "min_gap")  # validates the form; weeks here are 7 days
+        return days // 5 * 7 if isinstance(value, str) and value.strip().endswith("w") else days
 
     def send_window(self) -> SendWindow:
         return parse_window(self.window)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.core.autodetect import AutoPatterns, detect_kind
+from bot.core.autodetect import AutoPatterns, KindResult, detect_kind
 from bot.core.dates import DatePatterns, pick_date
 from bot.core.intent import IntentPatterns, IntentResult, score_intents
 from bot.core.language import detect_language
@@ -69,15 +69,18 @@ def classify(
     else `received_at`, else there is no date.
     """
     kind = detect_kind(msg, rules.auto)
+    if kind.kind == Kind.BOUNCE:
+        return _bounce(kind)
     reply_text = extract_reply(msg.text, rules.quotes)
-    language = detect_language(reply_text or msg.text)
-    result = _intent(kind.kind, reply_text, msg, rules)
+    language = detect_language(reply_text) or detect_language(f"{msg.subject}\n{msg.text}")
     base = msg.date or received_at
+    languages = [language, "en"] if language else []
+    result = _intent(kind.kind, reply_text, msg, rules, _promised(reply_text, base, languages, rules))
     return Understanding(
         kind=kind.kind,
         intent=result.intent,
         language=language,
-        date=_date(kind.kind, result.intent, msg, reply_text, language, base, rules),
+        date=_date(kind.kind, result.intent, msg, reply_text, languages, base, rules),
         order=first_order_number(msg.subject, reply_text, rules.orders),
         reply_text=reply_text,
         bounce_recipient=kind.bounce_recipient,
@@ -86,12 +89,38 @@ def classify(
     )
 
 
-def _intent(kind: Kind, text: str, msg: ParsedMessage, rules: UnderstandingRules) -> IntentResult:
+def _bounce(kind: KindResult) -> Understanding:
+    """A bounce carries no customer text: no intent, language, date or order of its own."""
+    return Understanding(
+        kind=Kind.BOUNCE,
+        intent=Intent.NONE,
+        language="",
+        date=None,
+        order=None,
+        reply_text="",
+        bounce_recipient=kind.bounce_recipient,
+        bounce_status=kind.bounce_status,
+    )
+
+
+def _intent(
+    kind: Kind, text: str, msg: ParsedMessage, rules: UnderstandingRules, dated: bool
+) -> IntentResult:
     if kind == Kind.BOUNCE:
         return IntentResult(Intent.NONE, ())
     if kind == Kind.AUTO_REPLY:
         return IntentResult(Intent.ABSENT, ())
-    return score_intents(text, rules.intents, msg.attachments)
+    return score_intents(text, rules.intents, msg.attachments, dated=dated)
+
+
+def _promised(
+    text: str, base: datetime | None, languages: list[str], rules: UnderstandingRules
+) -> bool:
+    """The text names a coming date in a sentence about paying: a promise, even if unsaid."""
+    if base is None or not text:
+        return False
+    found = pick_date(text, base.date(), rules.dates, languages, "payment", require_cue=True)
+    return found is not None
 
 
 def _date(
@@ -99,14 +128,13 @@ def _date(
     intent: Intent,
     msg: ParsedMessage,
     text: str,
-    language: str,
+    languages: list[str],
     base: datetime | None,
     rules: UnderstandingRules,
 ) -> date | None:
     """The return date of an auto-reply or absent boss; the promised date of a payment."""
     if base is None or kind == Kind.BOUNCE or intent not in DATED_INTENTS:
         return None
-    languages = [language, "en"] if language else []
     if kind == Kind.AUTO_REPLY or intent == Intent.ABSENT:
         source = f"{msg.subject}\n{text or msg.text}" if kind == Kind.AUTO_REPLY else text
         return pick_date(source, base.date(), rules.dates, languages, "return")

@@ -22,7 +22,7 @@ from bot.core.model import Direction, Order, ParsedMessage, Understanding
 from bot.core.ordernumbers import OrderPatterns
 from bot.core.understand import UnderstandingRules, classify
 from bot.core.yamldoc import YamlDoc
-from bot.errors import MessageParseError, RuleError
+from bot.errors import MessageParseError
 from bot.ports import FetchedMessage, FolderState, Mailbox, MessageRecord, Quarantined, Store
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,8 @@ class Knowledge:
     @classmethod
     def from_docs(cls, docs: Mapping[str, YamlDoc]) -> Knowledge:
         """From the rules folder's documents (bot.adapters.rulefiles.read_rules_dir)."""
-        if "orders" not in docs:
-            raise RuleError("orders.yaml", None, "missing from the rules folder; `dunbot init` writes one")
-        return cls(understanding=UnderstandingRules.from_docs(docs), patterns=OrderPatterns.from_doc(docs["orders"]))
+        rules = UnderstandingRules.from_docs(docs)
+        return cls(understanding=rules, patterns=rules.orders)
 
 
 @dataclass(slots=True)
@@ -198,7 +197,7 @@ def _handle_batch(
 def _record(state: _Pass, folder: str, uid: int, msg: ParsedMessage, known: Mapping[str, str]) -> MessageRecord:
     spec = state.spec
     outgoing = folder == spec.sent or msg.sender.email in spec.own_addresses
-    understanding = None if outgoing else classify(msg, state.knowledge.understanding)
+    understanding = None if outgoing else classify(msg, state.knowledge.understanding, received_at=state.now)
     refs = referenced_ids(msg)
     thread = {r: order for r in refs if (order := state.threaded.get(r) or known.get(r))}
     match = match_order(

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapters.store import rows
+from bot.adapters.store.drafts import DraftsMixin
 from bot.adapters.store.tables import (
     audit,
     contacts,
@@ -72,7 +73,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-class SqlStore:
+class SqlStore(DraftsMixin):
     """The database: orders, messages, folder state, quarantine and the audit log."""
 
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utcnow) -> None:
@@ -339,7 +340,7 @@ class SqlStore:
             conn.execute(
                 update(orders)
                 .where(orders.c.order_id == order_id)
-                .values(status=status.value, updated_at=now)
+                .values(status=status.value, updated_at=now, next_due_at=None)  # plan again
             )
             self._audit(conn, "order.status", order_id, f"{old} -> {status.value}: {reason}", now)
 

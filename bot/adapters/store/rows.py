@@ -132,6 +132,7 @@ def order_values(order: Order, customer_id: int, now: datetime) -> dict[str, Any
         "timezone": order.timezone,
         "mailbox": order.mailbox,
         "updated_at": now,
+        "next_due_at": None,  # the planning tick looks at it again (drafts.py)
     }
 
 

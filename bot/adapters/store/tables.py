@@ -119,6 +119,8 @@ orders = Table(
     Column("mailbox", String(100), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # When the planning tick looks at this order again; NULL: plan at the next tick (0002).
+    Column("next_due_at", UtcDateTime, nullable=True, index=True),
 )
 
 messages = Table(
@@ -183,3 +185,63 @@ audit = Table(
 )
 
 Index("ix_messages_mailbox_folder_uid", messages.c.mailbox, messages.c.folder, messages.c.uid)
+
+# --- the planning tick's drafts (migration 0002; methods in drafts.py) ----------------------
+
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("draft_id", String(64), primary_key=True),
+    Column("mailbox", String(100), nullable=False),
+    Column("order_ids", Text, nullable=False),  # one order_id per line; draft_orders links them
+    Column("customer_email", String(320), nullable=False, index=True),
+    Column("to", Text, nullable=False),  # one address per line
+    Column("cc", Text, nullable=False, default=""),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("message_id", String(998), nullable=False, unique=True),
+    Column("in_reply_to", String(998), nullable=True),
+    Column("references", Text, nullable=False, default=""),
+    Column("rule_id", String(100), nullable=False),
+    Column("template", String(200), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("mode", String(10), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("status_reason", Text, nullable=False, default=""),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Which orders a draft speaks for (several when one customer's follow-ups are merged). `status`
+# mirrors the draft's, so the partial unique index below makes "never two pending drafts for one
+# order" a database guarantee, also for several daemons sharing one PostgreSQL.
+draft_orders = Table(
+    "draft_orders",
+    metadata,
+    Column("draft_id", String(64), ForeignKey("drafts.draft_id"), primary_key=True),
+    Column("order_id", String(100), ForeignKey("orders.order_id"), primary_key=True),
+    Column("rule_id", String(100), nullable=False),  # this order's own rule (merged drafts)
+    Column("status", String(20), nullable=False),
+)
+
+Index(
+    "ix_draft_orders_order_id",
+    draft_orders.c.order_id,
+)
+Index(
+    "uq_draft_orders_one_pending",
+    draft_orders.c.order_id,
+    unique=True,
+    sqlite_where=draft_orders.c.status == "pending",
+    postgresql_where=draft_orders.c.status == "pending",
+)
+
+# Small named counters of the tick, e.g. the highest messages.id already planned for.
+tick_state = Table(
+    "tick_state",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)

@@ -19,7 +19,7 @@ import quopri
 import re
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email.header import Header
 from pathlib import Path
 from typing import Any
@@ -243,9 +243,9 @@ def quote_block(style: str, c: Ctx) -> tuple[str, bool]:
                     f"\n发件人: \"{n}\"<{a}>;\n发送时间: {d.year}年{d.month}月{d.day}日(星期{ZH_DAYS[wd]}) "
                     f"{'上午' if d.hour < 12 else '下午'}{d:%I:%M}\n收件人: \"{c.cust_name}\"<{c.cust_addr}>;\n"
                     f"主题: {c.rsubject}\n\n{c.rbody}", False),
-        "qq": ("------------------ Original ------------------\n"
-               f"From: \"{n}\"<{a}>;\nDate: {EN_DAYS[wd]}, {EN_MON[mo]} {d.day}, {d.year} {d:%H:%M}\n"
-               f"To: \"{c.cust_name}\"<{c.cust_addr}>;\nSubject: {c.rsubject}\n\n{c.rbody}", False),
+        "qq": (("------------------ Original ------------------\n"
+                f"From: \"{n}\"<{a}>;\nDate: {EN_DAYS[wd]}, {EN_MON[mo]} {d.day}, {d.year} {d:%H:%M}\n"
+                f"To: \"{c.cust_name}\"<{c.cust_addr}>;\nSubject: {c.rsubject}\n\n{c.rbody}"), False),
         "netease": (f"在 {d:%Y-%m-%d %H:%M:%S}，\"{n}\" <{a}> 写道：", True),
         "netease_hant": (f"在 {d:%Y-%m-%d %H:%M:%S}，\"{n}\" <{a}> 寫道：", True),
         "outlook_zh_hant": (line + _outlook(("寄件者", "寄件日期", "收件者", "主旨"),
@@ -318,7 +318,7 @@ CUSTOMERS = {
     "pt": [("João Silva", "joao.silva@silvacomercio.com.br"), ("Ana Costa", "compras@costa-lda.pt")],
     "ru": [("Алексей Иванов", "a.ivanov@stroymarket.ru"), ("Ольга Смирнова", "o.smirnova@techsnab.by")],
     "ja": [("佐藤 健", "k.sato@sato-shoji.co.jp"), ("田中 美咲", "misaki.tanaka@tanaka-trading.jp")],
-    "ar": [("محمد العتيبي", "m.alotaibi@gulf-supplies.sa"), ("Omar Haddad", "omar@haddad-trading.ae")],
+    "ar": [("محمد العتيبي", "m.alotaibi@gulf-supplies.sa"), ("عمر حداد", "omar@haddad-trading.ae")],
     "tr": [("Mehmet Yılmaz", "mehmet@yilmazticaret.com.tr"), ("Ayşe Demir", "satinalma@demiryapi.com.tr")],
 }
 
@@ -331,7 +331,9 @@ def _customer(spec: dict[str, Any]) -> tuple[str, str]:
     written = (spec.get("t") or "") + "\n" + (spec.get("sig") or "")
     everyone = pool + [p for ps in CUSTOMERS.values() for p in ps if p not in pool]
     for name, addr in everyone:  # the person who signed the text is the sender
-        if re.search(r"(?<!\w)" + re.escape(name.split()[0]) + r"(?!\w)", written) or name in written:
+        tokens = [t for t in name.split() if len(t) >= 2]
+        if name in written or any(re.search(r"(?<!\w)" + re.escape(t) + r"(?!\w)", written, re.IGNORECASE)
+                                  for t in tokens):
             return name, addr
     pick = int(hashlib.sha1(spec["id"].encode()).hexdigest(), 16) % len(pool)
     return pool[pick]
@@ -503,7 +505,7 @@ def top_headers(c: Ctx, enc: str) -> list[str]:
 def build_human(c: Ctx) -> bytes:
     s = c.spec
     enc = s.get("enc", "utf8")
-    cte = s.get("cte", "8bit" if enc == "utf8" else "b64")
+    cte = s.get("cte", {"utf8": "8bit", "jis": "7bit"}.get(enc, "b64"))
     fmt = s.get("fmt", "plain")
     bnd = hashlib.md5(s["id"].encode()).hexdigest()[:24]
     if fmt == "plain":
@@ -526,6 +528,11 @@ def build(spec: dict[str, Any]) -> bytes:
 
 
 # ---------------------------------------------------------------- bounces
+def _diagnostic(diag: str) -> str:
+    """RFC 3464 diagnostic-type; 'smtp;' once, however the source wrote it."""
+    return diag if diag.lower().startswith("smtp;") else f"smtp; {diag}"
+
+
 def build_bounce(s: dict[str, Any]) -> bytes:
     rl = s.get("rl", "en")
     sup_name, sup_addr, _ = SUPPLIERS[rl]
@@ -557,7 +564,7 @@ def build_bounce(s: dict[str, Any]) -> bytes:
                f"Final-Recipient: rfc822; {rcpt}\r\nOriginal-Recipient: rfc822;{rcpt}\r\n"
                f"Action: failed\r\nStatus: {s.get('status', '5.1.1')}\r\n"
                f"Remote-MTA: dns; {rcpt.split('@')[1]}\r\n"
-               f"Diagnostic-Code: smtp; {s.get('diag', '550 5.1.1 User unknown')}\r\n")
+               f"Diagnostic-Code: {_diagnostic(s.get('diag', '550 5.1.1 User unknown'))}\r\n")
         parts = [encode_part("text/plain", human, "utf8", s.get("cte", "8bit")),
                  b"Content-Type: message/delivery-status\r\n\r\n" + dsn.encode()]
         if s.get("headers_only"):
@@ -579,7 +586,7 @@ def build_bounce(s: dict[str, Any]) -> bytes:
 SIGN_OFFS = [
     r"(best|kind|warm|warmest|with kind|with best)?\s?regards", r"rgds", r"thanks( & regards| and regards)?",
     r"thank you", r"thanks for your patience", r"many thanks", r"cheers", r"best", r"sincerely",
-    r"(mit )?freundliche(n)? gr(ü|ue)(ß|ss)e", r"(viele|beste|liebe) gr(ü|ue)(ß|ss)e", r"gr(ü|ue)sse", r"gru(ß|ss)",
+    r"(mit )?freundliche(n)? gr(ü|ue)(ß|ss)e(n)?", r"(viele|beste|liebe) gr(ü|ue)(ß|ss)e(n)?", r"gr(ü|ue)sse", r"gru(ß|ss)",
     r"danke und gru(ß|ss)", r"lg", r"mfg", r"danke", r"i\.a\.",
     r"(un )?saludo(s)?( cordiales)?", r"(un )?abrazo", r"atentamente", r"quedo atent[oa]", r"gracias",
     r"(bien )?cordialement", r"bien à vous", r"salutations distinguées", r"merci( d'avance pour votre compréhension)?",
@@ -623,7 +630,7 @@ def label_for(s: dict[str, Any]) -> dict[str, Any]:
         "intent": intent,
         "language": s.get("l") if kind != "bounce" else None,
         "script": ("hant" if s.get("hant") else "hans") if s.get("l") == "zh" else None,
-        "date": d.isoformat() if hasattr(d, "isoformat") else d,
+        "date": d.isoformat() if isinstance(d, date) else d,
         "order": s.get("o") if kind != "bounce" else None,
         "reply_text": core if kind != "bounce" else None,
         "reply_text_signed": s["t"].strip("\n") if kind != "bounce" and signed else None,
@@ -671,7 +678,7 @@ def main() -> int:
     for s in specs:
         try:
             raw = build(s)
-        except Exception as exc:
+        except (KeyError, ValueError, TypeError, UnicodeError) as exc:
             print(f"{s['_src']}:{s['id']}: build failed: {exc!r}")
             bad += 1
             continue

@@ -1,0 +1,288 @@
+"""The planning tick's part of SqlStore: due orders, drafts, and the spacing look-ups.
+
+A mixin of SqlStore (same engine, same transactions). How an order becomes due (the design):
+
+- `orders.next_due_at` is when the tick looks at the order again; the tick sets it after each
+  decision. NULL means "plan at the next tick": new orders start so, and an import or a status
+  change (`upsert_orders`, `set_order_status`) resets it to NULL.
+- New messages: the tick keeps a watermark (`tick_state['messages']`, the highest messages.id it
+  planned for); orders with messages above it are due too. Ingest needs no extra call, and the
+  query walks the messages primary key, not every order.
+
+Both are indexed queries (ix_orders_next_due_at, pk_messages), never a scan of all orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.adapters.store.rows import clean
+from bot.adapters.store.tables import (
+    customers,
+    draft_orders,
+    drafts,
+    messages,
+    orders,
+    tick_state,
+)
+from bot.core.model import Direction, Draft, DraftStatus, Order, OrderStatus
+from bot.errors import BotError
+
+_SEP = "\n"
+WATERMARK = "messages"
+# Drafts that still speak for their orders: the tick makes no other draft for them meanwhile.
+LIVE_STATUSES = (
+    DraftStatus.PENDING.value,
+    DraftStatus.APPROVED.value,
+    DraftStatus.SNOOZED.value,
+    DraftStatus.HELD.value,
+)
+
+
+class DraftLookupError(BotError, LookupError):
+    """No draft with that id."""
+
+
+@dataclass(frozen=True, slots=True)
+class DueOrders:
+    """The orders the tick should plan now, and the message watermark to commit afterwards."""
+
+    order_ids: tuple[str, ...]
+    watermark: int
+
+
+class DraftsMixin:
+    """Draft and due-order methods of SqlStore; every public method is one transaction."""
+
+    if TYPE_CHECKING:
+        _engine: Engine
+        _clock: Callable[[], datetime]
+
+        def _orders(self, conn: Connection, where: Any) -> list[Order]: ...
+
+        def _audit(
+            self, conn: Connection, event: str, order_id: str | None, detail: str, at: datetime
+        ) -> None: ...
+
+    # --- due orders ----------------------------------------------------------------------------
+
+    def due_orders(self, now: datetime, *, limit: int | None = None) -> DueOrders:
+        """Open orders whose next_due_at passed or is NULL, plus those with new messages."""
+        with self._engine.begin() as conn:
+            mark = int(
+                conn.scalar(select(tick_state.c.value).where(tick_state.c.name == WATERMARK)) or 0
+            )
+            top = int(conn.scalar(select(func.max(messages.c.id))) or 0)
+            due = select(orders.c.order_id).where(
+                orders.c.status == OrderStatus.OPEN.value,
+                or_(orders.c.next_due_at.is_(None), orders.c.next_due_at <= now),
+            )
+            found = list(conn.scalars(due.order_by(orders.c.next_due_at).limit(limit)))
+            changed = (
+                select(messages.c.order_id)
+                .join(orders, orders.c.order_id == messages.c.order_id)
+                .where(
+                    messages.c.id > mark,
+                    messages.c.id <= top,
+                    orders.c.status == OrderStatus.OPEN.value,
+                )
+                .distinct()
+            )
+            found += list(conn.scalars(changed))
+        return DueOrders(tuple(dict.fromkeys(found)), top)
+
+    def commit_watermark(self, value: int) -> None:
+        """Every message up to messages.id `value` has been planned for."""
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                update(tick_state).where(tick_state.c.name == WATERMARK).values(value=value)
+            )
+            if not done.rowcount:
+                conn.execute(insert(tick_state).values(name=WATERMARK, value=value))
+
+    def set_next_due(self, order_id: str, at: datetime | None) -> None:
+        """When the tick looks at this order again (None: at the next tick)."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(orders).where(orders.c.order_id == order_id).values(next_due_at=at)
+            )
+
+    def next_due(self, order_id: str) -> datetime | None:
+        with self._engine.begin() as conn:
+            value = conn.scalar(select(orders.c.next_due_at).where(orders.c.order_id == order_id))
+        return value if isinstance(value, datetime) else None
+
+    # --- one customer ----------------------------------------------------------------------------
+
+    def customer_orders(self, customer_email: str) -> list[Order]:
+        """Every order of this customer (indexed: customers.email, orders.customer_id)."""
+        with self._engine.begin() as conn:
+            return self._orders(conn, customers.c.email == customer_email.lower())
+
+    def sent_to_customer(self, customer_email: str) -> list[datetime]:
+        """When this customer got (or is about to get) a follow-up, over all their orders:
+        our stored outgoing messages, sent drafts, and the due times of live drafts."""
+        email = customer_email.lower()
+        outgoing = (
+            select(messages.c.date)
+            .join(orders, orders.c.order_id == messages.c.order_id)
+            .join(customers, customers.c.id == orders.c.customer_id)
+            .where(
+                customers.c.email == email,
+                messages.c.direction == Direction.OUT.value,
+                messages.c.date.is_not(None),
+            )
+        )
+        planned = select(drafts.c.due_at, drafts.c.updated_at, drafts.c.status).where(
+            drafts.c.customer_email == email,
+            drafts.c.status.in_((*LIVE_STATUSES, DraftStatus.SENT.value)),
+        )
+        with self._engine.begin() as conn:
+            times = [t for t in conn.scalars(outgoing) if t is not None]
+            for row in conn.execute(planned):
+                times.append(row.updated_at if row.status == DraftStatus.SENT.value else row.due_at)
+        return sorted(times)
+
+    # --- drafts ----------------------------------------------------------------------------------
+
+    def add_draft(self, draft: Draft, rule_ids: Mapping[str, str] | None = None) -> bool:
+        """Store a new draft for its orders, in one transaction; False (nothing stored) when one
+        of them already has a pending draft. `rule_ids`: each order's own rule (merged drafts)."""
+        rules = rule_ids or {}
+        links = [
+            {
+                "draft_id": draft.draft_id,
+                "order_id": order_id,
+                "rule_id": rules.get(order_id, draft.rule_id),
+                "status": draft.status.value,
+            }
+            for order_id in draft.order_ids
+        ]
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(insert(drafts).values(_draft_row(draft)))
+                conn.execute(insert(draft_orders), links)
+                detail = f"{draft.draft_id} {draft.rule_id} to {', '.join(draft.to)}"
+                for order_id in draft.order_ids:
+                    self._audit(conn, "draft.created", order_id, detail, draft.created_at)
+        except IntegrityError:
+            return False
+        return True
+
+    def get_draft(self, draft_id: str) -> Draft:
+        with self._engine.begin() as conn:
+            row = conn.execute(select(drafts).where(drafts.c.draft_id == draft_id)).first()
+        if row is None:
+            raise DraftLookupError(f"no draft {draft_id!r}; see `dunbot queue list`")
+        return _draft(row)
+
+    def list_drafts(self, statuses: Iterable[DraftStatus] | None = None) -> list[Draft]:
+        """Drafts (with these statuses), oldest due first."""
+        query = select(drafts).order_by(drafts.c.due_at, drafts.c.draft_id)
+        if statuses is not None:
+            query = query.where(drafts.c.status.in_([s.value for s in statuses]))
+        with self._engine.begin() as conn:
+            return [_draft(row) for row in conn.execute(query)]
+
+    def drafts_for_order(
+        self, order_id: str, statuses: Iterable[DraftStatus] | None = None
+    ) -> list[tuple[Draft, str]]:
+        """This order's drafts with the order's own rule id, oldest first."""
+        query = (
+            select(drafts, draft_orders.c.rule_id.label("order_rule_id"))
+            .join(draft_orders, draft_orders.c.draft_id == drafts.c.draft_id)
+            .where(draft_orders.c.order_id == order_id)
+            .order_by(drafts.c.created_at, drafts.c.draft_id)
+        )
+        if statuses is not None:
+            query = query.where(draft_orders.c.status.in_([s.value for s in statuses]))
+        with self._engine.begin() as conn:
+            return [(_draft(row), str(row.order_rule_id)) for row in conn.execute(query)]
+
+    def set_draft_status(self, draft_id: str, status: DraftStatus, *, reason: str) -> None:
+        """Change a draft's status (and its order links'), with an audit entry per order."""
+        now = self._clock()
+        with self._engine.begin() as conn:
+            old = conn.scalar(select(drafts.c.status).where(drafts.c.draft_id == draft_id))
+            if old is None:
+                raise DraftLookupError(f"no draft {draft_id!r}; see `dunbot queue list`")
+            conn.execute(
+                update(drafts)
+                .where(drafts.c.draft_id == draft_id)
+                .values(status=status.value, status_reason=clean(reason), updated_at=now)
+            )
+            conn.execute(
+                update(draft_orders)
+                .where(draft_orders.c.draft_id == draft_id)
+                .values(status=status.value)
+            )
+            linked = conn.scalars(
+                select(draft_orders.c.order_id).where(draft_orders.c.draft_id == draft_id)
+            )
+            detail = f"{draft_id}: {old} -> {status.value}: {reason}"
+            for order_id in list(linked):
+                self._audit(conn, "draft.status", order_id, detail, now)
+
+
+def _join(values: Sequence[str]) -> str:
+    return _SEP.join(values)
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(value.split(_SEP)) if value else ()
+
+
+def _draft_row(d: Draft) -> dict[str, Any]:
+    return {
+        "draft_id": d.draft_id,
+        "mailbox": d.mailbox,
+        "order_ids": _join(d.order_ids),
+        "customer_email": d.customer_email.lower(),
+        "to": _join(d.to),
+        "cc": _join(d.cc),
+        "subject": clean(d.subject),
+        "body": clean(d.body),
+        "message_id": d.message_id,
+        "in_reply_to": d.in_reply_to,
+        "references": _join(d.references),
+        "rule_id": d.rule_id,
+        "template": d.template,
+        "language": d.language,
+        "mode": d.mode,
+        "reason": clean(d.reason),
+        "created_at": d.created_at,
+        "due_at": d.due_at,
+        "status": d.status.value,
+        "status_reason": "",
+        "updated_at": d.created_at,
+    }
+
+
+def _draft(row: Row[Any]) -> Draft:
+    return Draft(
+        draft_id=row.draft_id,
+        mailbox=row.mailbox,
+        order_ids=_split(row.order_ids),
+        customer_email=row.customer_email,
+        to=_split(row.to),
+        cc=_split(row.cc),
+        subject=row.subject,
+        body=row.body,
+        message_id=row.message_id,
+        in_reply_to=row.in_reply_to,
+        references=_split(row.references),
+        rule_id=row.rule_id,
+        template=row.template,
+        language=row.language,
+        mode=row.mode,
+        reason=row.reason,
+        created_at=row.created_at,
+        due_at=row.due_at,
+        status=DraftStatus(row.status),
+    )
