@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from bot.core.model import Direction, Order, OrderStatus, Understanding
@@ -102,3 +103,73 @@ class Store(Protocol):
     def set_order_status(self, order_id: str, status: OrderStatus, *, reason: str) -> None: ...
 
     def audit(self, event: str, *, order_id: str | None, detail: str) -> None: ...
+
+
+# ---- sending (outbox; SmtpSender and ImapMailbox implement these) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """The SMTP server took the message (250 after DATA) for at least one recipient."""
+
+    response: str
+    refused: tuple[tuple[str, str], ...] = ()  # (recipient, answer) it would not take; not retried
+
+
+@dataclass(frozen=True, slots=True)
+class TemporaryFailure:
+    """A 4xx answer or no answer at all (connection refused, dropped, timed out): retry later."""
+
+    reason: str
+    code: int | None = None  # None: no SMTP answer
+
+
+@dataclass(frozen=True, slots=True)
+class PermanentFailure:
+    """A 5xx answer, a refused login or an untrusted certificate: a person must look."""
+
+    reason: str
+    code: int | None = None
+
+
+SendResult = Delivered | TemporaryFailure | PermanentFailure
+
+
+class Sender(Protocol):
+    def send_sync(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
+        """Submit raw unchanged to the envelope recipients; never raises for the server's answers."""
+
+
+class SentFolder(Protocol):
+    """The IMAP side of sending: find a message by Message-ID, store a copy in a folder."""
+
+    def search_message_id(self, folder: str, message_id: str) -> bool: ...
+
+    def append(self, folder: str, raw: bytes, flags: Sequence[str] = ...) -> int | None: ...
+
+
+class OutboxState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed under a lease; after a crash the Sent folder is searched first
+    SENT = "sent"
+    FAILED = "failed"  # a permanent SMTP answer; the approver was told
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One message waiting in (or gone through) the outbox; `raw` is sent byte for byte."""
+
+    outbox_id: int
+    draft_id: str
+    mailbox: str
+    order_ids: tuple[str, ...]
+    message_id: str  # without angle brackets, fixed when the draft was made
+    sender: str  # envelope MAIL FROM and the From header
+    recipients: tuple[str, ...]  # To + Cc: the only people who get it
+    journal: str | None  # the mailbox's own address, Bcc'd so a crash can be checked afterwards
+    raw: bytes
+    state: OutboxState
+    attempts: int  # tries so far, the current one included
+    next_attempt_at: datetime
+    last_error: str
+    resumed: bool = False  # an earlier try may have reached the server: look before sending

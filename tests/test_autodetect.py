@@ -20,7 +20,13 @@ def autos() -> AutoPatterns:
     return AutoPatterns.from_doc(parse_yaml(path.read_text(encoding="utf-8"), str(path)))
 
 
-def mail(headers: str, body: str = "Hello", *, sender: str = "Bob <bob@customer.test>", subject: str = "Re: Invoice 42") -> bytes:
+def mail(
+    headers: str,
+    body: str = "Hello",
+    *,
+    sender: str = "Bob <bob@customer.test>",
+    subject: str = "Re: Invoice 42",
+) -> bytes:
     head = f"From: {sender}\nTo: alice@supplier.test\nSubject: {subject}\nDate: Mon, 4 Mar 2024 10:00:00 +0000\nMessage-ID: <m1@customer.test>\n"
     return (head + headers + "\n" + body).encode("utf-8")
 
@@ -30,6 +36,7 @@ def kind_of(raw: bytes, autos: AutoPatterns) -> KindResult:
 
 
 # --- auto-replies by header ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "header",
@@ -82,6 +89,7 @@ def test_plain_human_reply(autos: AutoPatterns) -> None:
 
 
 # --- auto-replies by subject and body ------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "subject",
@@ -140,20 +148,33 @@ def test_human_mentioning_the_office_in_past_tense_is_human(autos: AutoPatterns)
 
 
 def test_challenge_response_is_an_auto_reply(autos: AutoPatterns) -> None:
-    raw = mail("", "Hello, I use Boxbe to manage my inbox. Please verify you are human.", sender="Bob via Boxbe <notification@boxbe.com>", subject="Request to join my Guest List")
+    raw = mail(
+        "",
+        "Hello, I use Boxbe to manage my inbox. Please verify you are human.",
+        sender="Bob via Boxbe <notification@boxbe.com>",
+        subject="Request to join my Guest List",
+    )
     assert kind_of(raw, autos).kind is Kind.AUTO_REPLY
 
 
 # --- RFC 3464 reports ----------------------------------------------------------------------
 
-def report(report_type: str, fields: str, human: str = "Delivery failed.", *, subject: str = "Undelivered Mail Returned to Sender", sender: str = "MAILER-DAEMON@mx.supplier.test") -> bytes:
+
+def report(
+    report_type: str,
+    fields: str,
+    human: str = "Delivery failed.",
+    *,
+    subject: str = "Undelivered Mail Returned to Sender",
+    sender: str = "MAILER-DAEMON@mx.supplier.test",
+) -> bytes:
     body = (
         f"--b\nContent-Type: text/plain\n\n{human}\n"
         f"--b\nContent-Type: message/{report_type}\n\n{fields}\n"
         "--b\nContent-Type: text/rfc822-headers\n\nFrom: alice@supplier.test\nTo: bob@customer.test\nSubject: Invoice 42\n"
         "--b--\n"
     )
-    ctype = f"MIME-Version: 1.0\nContent-Type: multipart/report; report-type={report_type}; boundary=\"b\"\n"
+    ctype = f'MIME-Version: 1.0\nContent-Type: multipart/report; report-type={report_type}; boundary="b"\n'
     return mail(ctype + "Auto-Submitted: auto-replied\n", body, sender=sender, subject=subject)
 
 
@@ -199,25 +220,37 @@ def test_dsn_picks_the_failed_recipient_among_several(autos: AutoPatterns) -> No
 
 def test_dsn_delay_warning_is_a_soft_bounce(autos: AutoPatterns) -> None:
     fields = "Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; bob@customer.test\nAction: delayed\nStatus: 4.4.1\nWill-Retry-Until: Tue, 5 Mar 2024\n"
-    result = kind_of(report("delivery-status", fields, subject="Delayed Mail (still being retried)"), autos)
+    result = kind_of(
+        report("delivery-status", fields, subject="Delayed Mail (still being retried)"), autos
+    )
     assert result.kind is Kind.BOUNCE
     assert result.bounce_status == "4.4.1"
 
 
 def test_dsn_delay_without_status(autos: AutoPatterns) -> None:
-    fields = "Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; bob@customer.test\nAction: delayed\n"
+    fields = (
+        "Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; bob@customer.test\nAction: delayed\n"
+    )
     assert kind_of(report("delivery-status", fields), autos).bounce_status == "4.0.0"
 
 
 def test_dsn_success_report_is_not_a_bounce(autos: AutoPatterns) -> None:
     fields = "Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; bob@customer.test\nAction: delivered\nStatus: 2.0.0\n"
-    result = kind_of(report("delivery-status", fields, subject="Delivery Status Notification (Success)"), autos)
+    result = kind_of(
+        report("delivery-status", fields, subject="Delivery Status Notification (Success)"), autos
+    )
     assert result.kind is Kind.AUTO_REPLY
 
 
 def test_read_receipt_is_an_auto_reply(autos: AutoPatterns) -> None:
     fields = "Reporting-UA: pc.customer.test; Foomail\nFinal-Recipient: rfc822;bob@customer.test\nDisposition: manual-action/MDN-sent-manually; displayed\n"
-    raw = report("disposition-notification", fields, "Your message was displayed.", subject="Read: Invoice 42", sender="bob@customer.test")
+    raw = report(
+        "disposition-notification",
+        fields,
+        "Your message was displayed.",
+        subject="Read: Invoice 42",
+        sender="bob@customer.test",
+    )
     result = kind_of(raw, autos)
     assert result.kind is Kind.AUTO_REPLY
     assert "MDN" in result.reason
@@ -225,7 +258,13 @@ def test_read_receipt_is_an_auto_reply(autos: AutoPatterns) -> None:
 
 def test_feedback_report_is_an_auto_reply(autos: AutoPatterns) -> None:
     fields = "Feedback-Type: abuse\nUser-Agent: SMP-FBL\nVersion: 1\n"
-    raw = report("feedback-report", fields, "This is an abuse report.", subject="FW: Invoice", sender="fbl@isp.test")
+    raw = report(
+        "feedback-report",
+        fields,
+        "This is an abuse report.",
+        subject="FW: Invoice",
+        sender="fbl@isp.test",
+    )
     assert "ARF" in kind_of(raw, autos).reason
 
 
@@ -300,17 +339,55 @@ bob@customer.cn
     ("sender", "subject", "body", "recipient", "status"),
     [
         ("MAILER-DAEMON@mx.customer.test", "failure notice", QMAIL, "bob@customer.test", "5.1.1"),
-        ("Mail Delivery System <Mailer-Daemon@mx.supplier.test>", "Mail delivery failed: returning message to sender", EXIM, "bob@customer.test", "5.1.1"),
-        ("MAILER-DAEMON@mx.supplier.test", "Undelivered Mail Returned to Sender", POSTFIX, "bob@customer.test", "5.2.2"),
-        ("postmaster@supplier.test", "Undeliverable: Invoice 42", EXCHANGE, "bob@customer.test", "5.0.0"),
-        ("Mail Delivery Subsystem <mailer-daemon@googlemail.com>", "Delivery Status Notification (Failure)", GMAIL, "bob@customer.test", "5.1.1"),
+        (
+            "Mail Delivery System <Mailer-Daemon@mx.supplier.test>",
+            "Mail delivery failed: returning message to sender",
+            EXIM,
+            "bob@customer.test",
+            "5.1.1",
+        ),
+        (
+            "MAILER-DAEMON@mx.supplier.test",
+            "Undelivered Mail Returned to Sender",
+            POSTFIX,
+            "bob@customer.test",
+            "5.2.2",
+        ),
+        (
+            "postmaster@supplier.test",
+            "Undeliverable: Invoice 42",
+            EXCHANGE,
+            "bob@customer.test",
+            "5.0.0",
+        ),
+        (
+            "Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
+            "Delivery Status Notification (Failure)",
+            GMAIL,
+            "bob@customer.test",
+            "5.1.1",
+        ),
         ("postmaster@mail.customer.jp", "メール配信エラー", JAPANESE, "bob@customer.jp", "5.1.1"),
-        ("MAILER-DAEMON@mail.customer.ru", "Недоставленное сообщение", RUSSIAN, "bob@customer.ru", "5.0.0"),
+        (
+            "MAILER-DAEMON@mail.customer.ru",
+            "Недоставленное сообщение",
+            RUSSIAN,
+            "bob@customer.ru",
+            "5.0.0",
+        ),
         ("postmaster@mail.customer.cn", "系统退信", CHINESE, "bob@customer.cn", "5.0.0"),
-        ("Bob <bob-returns@customer.test>", "Returned mail: see transcript for details", EXCHANGE, "bob@customer.test", "5.0.0"),
+        (
+            "Bob <bob-returns@customer.test>",
+            "Returned mail: see transcript for details",
+            EXCHANGE,
+            "bob@customer.test",
+            "5.0.0",
+        ),
     ],
 )
-def test_free_form_bounces(autos: AutoPatterns, sender: str, subject: str, body: str, recipient: str, status: str) -> None:
+def test_free_form_bounces(
+    autos: AutoPatterns, sender: str, subject: str, body: str, recipient: str, status: str
+) -> None:
     result = kind_of(mail("", body, sender=sender, subject=subject), autos)
     assert result.kind is Kind.BOUNCE
     assert result.bounce_recipient == recipient
@@ -318,30 +395,53 @@ def test_free_form_bounces(autos: AutoPatterns, sender: str, subject: str, body:
 
 
 def test_x_failed_recipients_header(autos: AutoPatterns) -> None:
-    raw = mail("X-Failed-Recipients: bob@customer.test\nAuto-Submitted: auto-replied\n", EXIM, sender="Mailer-Daemon@mx.supplier.test", subject="Mail delivery failed")
+    raw = mail(
+        "X-Failed-Recipients: bob@customer.test\nAuto-Submitted: auto-replied\n",
+        EXIM,
+        sender="Mailer-Daemon@mx.supplier.test",
+        subject="Mail delivery failed",
+    )
     result = kind_of(raw, autos)
     assert (result.kind, result.bounce_recipient) == (Kind.BOUNCE, "bob@customer.test")
 
 
 def test_free_form_delay_warning(autos: AutoPatterns) -> None:
     body = "This message was created automatically by mail delivery software.\nA message that you sent has not yet been delivered to one or more of its\nrecipients after more than 24 hours on the queue.\n\n  bob@customer.test\n\nDelivery attempts will continue."
-    result = kind_of(mail("", body, sender="Mailer-Daemon@mx.supplier.test", subject="Warning: message 1ABC delayed 24 hours"), autos)
+    result = kind_of(
+        mail(
+            "",
+            body,
+            sender="Mailer-Daemon@mx.supplier.test",
+            subject="Warning: message 1ABC delayed 24 hours",
+        ),
+        autos,
+    )
     assert result.kind is Kind.BOUNCE
     assert result.bounce_status is not None and result.bounce_status.startswith("4.")
     assert result.bounce_recipient == "bob@customer.test"
 
 
 def test_postmaster_writing_normally_is_not_a_bounce(autos: AutoPatterns) -> None:
-    raw = mail("", "Hello, could you resend the invoice as PDF?", sender="postmaster@customer.test", subject="Invoice 42")
+    raw = mail(
+        "",
+        "Hello, could you resend the invoice as PDF?",
+        sender="postmaster@customer.test",
+        subject="Invoice 42",
+    )
     assert kind_of(raw, autos).kind is Kind.HUMAN
 
 
 def test_a_customer_writing_about_a_returned_mail_is_human(autos: AutoPatterns) -> None:
-    raw = mail("", "Your last mail to our accountant bounced, the address changed. Please use acc@customer.test.", subject="Re: Invoice 42")
+    raw = mail(
+        "",
+        "Your last mail to our accountant bounced, the address changed. Please use acc@customer.test.",
+        subject="Re: Invoice 42",
+    )
     assert kind_of(raw, autos).kind is Kind.HUMAN
 
 
 # --- rules as data ------------------------------------------------------------------------
+
 
 def test_a_new_vacation_subject_is_data_not_code() -> None:
     doc = parse_yaml("subject_prefixes:\n  - 'fora do ar'\n", "autoreply.yaml")
@@ -351,7 +451,9 @@ def test_a_new_vacation_subject_is_data_not_code() -> None:
 
 
 def test_a_bad_regex_names_its_line() -> None:
-    doc = parse_yaml("max_chars: 100\nbody_phrases:\n  - 'fine'\n  - '[broken'\n", "rules/autoreply.yaml")
+    doc = parse_yaml(
+        "max_chars: 100\nbody_phrases:\n  - 'fine'\n  - '[broken'\n", "rules/autoreply.yaml"
+    )
     with pytest.raises(RuleError) as caught:
         AutoPatterns.from_doc(doc)
     assert caught.value.line == 4
@@ -372,7 +474,12 @@ def test_a_bad_status_hint_is_refused() -> None:
 
 
 def test_detection_is_fast(autos: AutoPatterns) -> None:
-    messages = [parse_message(mail("", "We will pay on Friday. " * 200)), parse_message(mail("", EXIM, sender="mailer-daemon@x.test", subject="Mail delivery failed"))]
+    messages = [
+        parse_message(mail("", "We will pay on Friday. " * 200)),
+        parse_message(
+            mail("", EXIM, sender="mailer-daemon@x.test", subject="Mail delivery failed")
+        ),
+    ]
     start = time.perf_counter()
     for _ in range(500):
         for msg in messages:

@@ -26,7 +26,7 @@ from bot.errors import MessageParseError
 from bot.paths import DEFAULT_RULES_DIR
 
 CORPUS_ENV = "DUNBOT_CORPUS"
-NOT_DATA = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE|MANIFEST|index\.tsv)", re.IGNORECASE)
+NOT_DATA = re.compile(r"LICEN[CS]E|COPYING|NOTICE|^MANIFEST|^index\.tsv$", re.IGNORECASE)
 CLASSIFY_KEYS = {"kind", "intent", "language", "date", "order", "reply_text"}
 # A file "has headers" when it starts like a header block (first line "Name:" or "Name :") and that
 # block names a message field; bare bodies that open with a quote header ("Von:", "Od:") do not.
@@ -53,7 +53,11 @@ def corpus_root() -> Path | None:
 
 def corpus_files(root: Path) -> list[Path]:
     """Every data file under the corpus (walked, not only those in index.tsv)."""
-    found = (p for p in root.rglob("*") if p.is_file() and not NOT_DATA.match(p.name))
+    found = (
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not any(NOT_DATA.search(part) for part in p.relative_to(root).parts)
+    )
     return sorted(found)
 
 
@@ -132,7 +136,7 @@ def test_corpus_index_lists_existing_files(files: list[Path]) -> None:
     assert listed, "index.tsv lists no files"
     missing = [p for p in listed if not (root / p).is_file()]
     assert not missing
-    assert {root / p for p in listed} <= set(files)
+    assert {root / p for p in listed} == set(files)
 
 
 @needs_corpus

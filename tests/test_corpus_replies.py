@@ -54,57 +54,233 @@ FORWARDED = (
 
 # (path, snippets the reply must contain, snippets it must not contain), from upstream tests.
 SNIPPETS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_1_on_false_positive.txt", ("On the surface", "On a separate note"), ()),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_2_url_with_wrote.txt", ("Check out this article", "https://example.com"), ()),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_3_code_block.txt", ("function sendEmail",), ()),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_4_from_in_body.txt", ("This is the actual message content",), ()),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_6_regards_in_sentence.txt", ("with regards to the payment", "This is the actual content"), ()),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_7_multiple_dashes.txt", ("Key Points", "just separators in my content"), ()),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_8_sent_from_in_content.txt", ("sent from my iPhone app", "main server"), ()),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_9_nested_quotes.txt", ("I agree with the points",), ("wrote:",)),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_11_double_signature.txt", ("Thanks for your help",), ("Senior Developer", "Sent from my iPhone")),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_13_timestamp_variations.txt", ("different timestamp formats", "not quote headers"), ()),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_16_unicode_signatures.txt", ("Thanks for the update",), ("Product Manager",)),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_17_forward_header.txt", ("See the forwarded message",), ("forwarded content",)),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_18_inline_reply.txt", ("option A is great", "Option C is not suitable"), ("What about option B",)),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_19_quote_without_header.txt", ("I wanted to respond",), ()),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_tricky_20_html_entities.txt", ("&gt; 100 and &lt; 200",), ()),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_sent_from.txt", ("Hi it can happen to any texts you type",), ("Sent from",)),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_with_regards.txt", ("I still have the same problem", "Can you help?"), ("Regards",)),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_zoho.txt", ("What is the best way to clear a Riak bucket",), ()),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_reply_header.txt", ("On the other hand",), ("On Wed, Dec 9",)),
-    ("crisp-oss__email-reply-parser/test/fixtures/email_not_a_signature.txt", ("Registration Jun 27, 2018 github.com", "If you have any questions"), ()),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_1_on_false_positive.txt",
+        ("On the surface", "On a separate note"),
+        (),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_2_url_with_wrote.txt",
+        ("Check out this article", "https://example.com"),
+        (),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_3_code_block.txt",
+        ("function sendEmail",),
+        (),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_4_from_in_body.txt",
+        ("This is the actual message content",),
+        (),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_6_regards_in_sentence.txt",
+        ("with regards to the payment", "This is the actual content"),
+        (),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_7_multiple_dashes.txt",
+        ("Key Points", "just separators in my content"),
+        (),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_8_sent_from_in_content.txt",
+        ("sent from my iPhone app", "main server"),
+        (),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_9_nested_quotes.txt",
+        ("I agree with the points",),
+        ("wrote:",),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_11_double_signature.txt",
+        ("Thanks for your help",),
+        ("Senior Developer", "Sent from my iPhone"),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_13_timestamp_variations.txt",
+        ("different timestamp formats", "not quote headers"),
+        (),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_16_unicode_signatures.txt",
+        ("Thanks for the update",),
+        ("Product Manager",),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_17_forward_header.txt",
+        ("See the forwarded message",),
+        ("forwarded content",),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_18_inline_reply.txt",
+        ("option A is great", "Option C is not suitable"),
+        ("What about option B",),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_19_quote_without_header.txt",
+        ("I wanted to respond",),
+        (),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_tricky_20_html_entities.txt",
+        ("&gt; 100 and &lt; 200",),
+        (),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_sent_from.txt",
+        ("Hi it can happen to any texts you type",),
+        ("Sent from",),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_with_regards.txt",
+        ("I still have the same problem", "Can you help?"),
+        ("Regards",),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_zoho.txt",
+        ("What is the best way to clear a Riak bucket",),
+        (),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_reply_header.txt",
+        ("On the other hand",),
+        ("On Wed, Dec 9",),
+    ),
+    (
+        "crisp-oss__email-reply-parser/test/fixtures/email_not_a_signature.txt",
+        ("Registration Jun 27, 2018 github.com", "If you have any questions"),
+        (),
+    ),
     ("crisp-oss__email-reply-parser/test/fixtures/email_not_a_signature_2.txt", (), ()),
     ("crisp-oss__email-reply-parser/test/fixtures/email_emoji.txt", ("🎉",), ()),
-    ("github__email_reply_parser/test/emails/email_1_1.txt", ("Hi folks", "Java HTTP API"), ("-Abhishek Kona",)),
-    ("github__email_reply_parser/test/emails/email_1_2.txt", ("Hi,", "You can list the keys"), ("riak-users mailing list", "What is the best way to clear")),
-    ("github__email_reply_parser/test/emails/email_1_3.txt", ("Oh thanks.", "Having the function would be great."), ("On Tue",)),
+    (
+        "github__email_reply_parser/test/emails/email_1_1.txt",
+        ("Hi folks", "Java HTTP API"),
+        ("-Abhishek Kona",),
+    ),
+    (
+        "github__email_reply_parser/test/emails/email_1_2.txt",
+        ("Hi,", "You can list the keys"),
+        ("riak-users mailing list", "What is the best way to clear"),
+    ),
+    (
+        "github__email_reply_parser/test/emails/email_1_3.txt",
+        ("Oh thanks.", "Having the function would be great."),
+        ("On Tue",),
+    ),
     ("github__email_reply_parser/test/emails/email_1_4.txt", ("Awesome",), ("Loader",)),
-    ("github__email_reply_parser/test/emails/email_1_5.txt", ("One: Here's what I've got.", "This is a paragraph"), ()),
-    ("github__email_reply_parser/test/emails/email_1_6.txt", ("I get proper rendering as well.",), ("Was this", "Corey Donohoe")),
+    (
+        "github__email_reply_parser/test/emails/email_1_5.txt",
+        ("One: Here's what I've got.", "This is a paragraph"),
+        (),
+    ),
+    (
+        "github__email_reply_parser/test/emails/email_1_6.txt",
+        ("I get proper rendering as well.",),
+        ("Was this", "Corey Donohoe"),
+    ),
     ("github__email_reply_parser/test/emails/email_1_7.txt", (":+1:",), ("Steps 0-2",)),
-    ("github__email_reply_parser/test/emails/email_1_8.txt", ("I will reply under this one", "and under this."), ()),
-    ("github__email_reply_parser/test/emails/email_2_1.txt", ("Outlook with a reply",), ("Subject:",)),
-    ("github__email_reply_parser/test/emails/email_2_2.txt", ("Outlook with a reply directly above line",), ("From:",)),
-    ("github__email_reply_parser/test/emails/email_BlackBerry.txt", ("Here is another email",), ("BlackBerry",)),
-    ("github__email_reply_parser/test/emails/email_iPhone.txt", ("Here is another email",), ("iPhone",)),
-    ("github__email_reply_parser/test/emails/email_multi_word_sent_from_my_mobile_device.txt", ("Here is another email",), ("Sent from",)),
-    ("github__email_reply_parser/test/emails/email_sent_from_my_not_signature.txt", ("Here is another email", "Sent from my desk"), ()),
-    ("github__email_reply_parser/test/emails/email_sig_delimiter_in_middle_of_line.txt", ("this is not a signature",), ()),
-    ("github__email_reply_parser/test/emails/email_one_is_not_on.txt", ("One outstanding question",), ("On Oct 1, 2012",)),
+    (
+        "github__email_reply_parser/test/emails/email_1_8.txt",
+        ("I will reply under this one", "and under this."),
+        (),
+    ),
+    (
+        "github__email_reply_parser/test/emails/email_2_1.txt",
+        ("Outlook with a reply",),
+        ("Subject:",),
+    ),
+    (
+        "github__email_reply_parser/test/emails/email_2_2.txt",
+        ("Outlook with a reply directly above line",),
+        ("From:",),
+    ),
+    (
+        "github__email_reply_parser/test/emails/email_BlackBerry.txt",
+        ("Here is another email",),
+        ("BlackBerry",),
+    ),
+    (
+        "github__email_reply_parser/test/emails/email_iPhone.txt",
+        ("Here is another email",),
+        ("iPhone",),
+    ),
+    (
+        "github__email_reply_parser/test/emails/email_multi_word_sent_from_my_mobile_device.txt",
+        ("Here is another email",),
+        ("Sent from",),
+    ),
+    (
+        "github__email_reply_parser/test/emails/email_sent_from_my_not_signature.txt",
+        ("Here is another email", "Sent from my desk"),
+        (),
+    ),
+    (
+        "github__email_reply_parser/test/emails/email_sig_delimiter_in_middle_of_line.txt",
+        ("this is not a signature",),
+        (),
+    ),
+    (
+        "github__email_reply_parser/test/emails/email_one_is_not_on.txt",
+        ("One outstanding question",),
+        ("On Oct 1, 2012",),
+    ),
     ("github__email_reply_parser/test/emails/greedy_on.txt", ("On your remote host",), ()),
-    ("github__email_reply_parser/test/emails/correct_sig.txt", ("correct -- signature",), ("rick",)),
-    ("github__email_reply_parser/test/emails/pathological.txt", ("I think you're onto something",), ()),
-    ("zapier__email-reply-parser/test/emails/email_headers_no_delimiter.txt", ("And another reply!",), ("From:",)),
-    ("zapier__email-reply-parser/test/emails/email_gmail.txt", ("This is a test for inbox replying",), ("Steven Scott",)),
-    ("alfonsrv__mail-parser-reply/test/emails/email_danish_1.txt", ("Tak for din mail",), ("Anders Andersen", "skrev")),
-    ("alfonsrv__mail-parser-reply/test/emails/email_danish_2.txt", ("Jeg har modtaget filerne",), ("Her er filerne",)),
-    ("alfonsrv__mail-parser-reply/test/emails/email_sv_anon_1.txt", ("flexibel fram till",), ("070-0000000", "skrev")),
-    ("alfonsrv__mail-parser-reply/test/emails/email_ja_1_2.txt", ("お待ちしております",), ("かしこまりました",)),
-    ("alfonsrv__mail-parser-reply/test/emails/multiline_on_de.txt", ("Am heutigen Tage",), ("schrieb",)),
+    (
+        "github__email_reply_parser/test/emails/correct_sig.txt",
+        ("correct -- signature",),
+        ("rick",),
+    ),
+    (
+        "github__email_reply_parser/test/emails/pathological.txt",
+        ("I think you're onto something",),
+        (),
+    ),
+    (
+        "zapier__email-reply-parser/test/emails/email_headers_no_delimiter.txt",
+        ("And another reply!",),
+        ("From:",),
+    ),
+    (
+        "zapier__email-reply-parser/test/emails/email_gmail.txt",
+        ("This is a test for inbox replying",),
+        ("Steven Scott",),
+    ),
+    (
+        "alfonsrv__mail-parser-reply/test/emails/email_danish_1.txt",
+        ("Tak for din mail",),
+        ("Anders Andersen", "skrev"),
+    ),
+    (
+        "alfonsrv__mail-parser-reply/test/emails/email_danish_2.txt",
+        ("Jeg har modtaget filerne",),
+        ("Her er filerne",),
+    ),
+    (
+        "alfonsrv__mail-parser-reply/test/emails/email_sv_anon_1.txt",
+        ("flexibel fram till",),
+        ("070-0000000", "skrev"),
+    ),
+    (
+        "alfonsrv__mail-parser-reply/test/emails/email_ja_1_2.txt",
+        ("お待ちしております",),
+        ("かしこまりました",),
+    ),
+    (
+        "alfonsrv__mail-parser-reply/test/emails/multiline_on_de.txt",
+        ("Am heutigen Tage",),
+        ("schrieb",),
+    ),
     ("alfonsrv__mail-parser-reply/test/emails/email_pl_1_3.txt", ("Jak się masz?",), ("Jan",)),
     ("alfonsrv__mail-parser-reply/test/emails/caution.txt", ("Hi lads's Team",), ("CAUTION",)),
-    ("alfonsrv__mail-parser-reply/test/emails/caution2.txt", ("I am trying to place an order",), ("Disclaimer", "scanned for viruses")),
+    (
+        "alfonsrv__mail-parser-reply/test/emails/caution2.txt",
+        ("I am trying to place an order",),
+        ("Disclaimer", "scanned for viruses"),
+    ),
     ("willdurand__EmailReplyParser/tests/Fixtures/email_unquoted_reply.txt", (), ("From:",)),
     ("willdurand__EmailReplyParser/tests/Fixtures/email_zimbra_free_fr.txt", (), ("a écrit",)),
 ]
@@ -139,7 +315,10 @@ def _read(path: Path) -> str:
 def _cases() -> list[Case]:
     root = _root()
     cases: list[Case] = []
-    for folder in ("willdurand__EmailReplyParser/tests/Fixtures", "crisp-oss__email-reply-parser/test/fixtures"):
+    for folder in (
+        "willdurand__EmailReplyParser/tests/Fixtures",
+        "crisp-oss__email-reply-parser/test/fixtures",
+    ):
         for path in sorted((root / folder).glob("*.txt")):
             text = _read(path)
             if text.lstrip("\ufeff\n ").startswith("Fusce bibendum"):
@@ -147,12 +326,16 @@ def _cases() -> list[Case]:
     replies = root / "mailgun__talon/tests/fixtures/standard_replies"
     for path in sorted(replies.glob("*.eml")):
         expected_file = replies / f"{path.stem}_reply_text"
-        expected = _read(expected_file).strip().split("\n\n")[0] if expected_file.exists() else "Hello"
+        expected = (
+            _read(expected_file).strip().split("\n\n")[0] if expected_file.exists() else "Hello"
+        )
         cases.append(Case(f"talon/{path.name}", parse_message(path.read_bytes()).text, expected))
     stripped = root / "mailgun__talon/tests/fixtures/signature/emails/stripped"
     for body_path in sorted(stripped.glob("*_body")):
         body = _read(body_path).replace("#sig#", "")
-        signature = _read(body_path.with_name(body_path.name[: -len("_body")] + "_signature")).replace("#sig#", "")
+        signature = _read(
+            body_path.with_name(body_path.name[: -len("_body")] + "_signature")
+        ).replace("#sig#", "")
         expected = body.strip()
         if signature.strip() and expected.endswith(signature.strip()):
             expected = expected[: -len(signature.strip())]
@@ -178,7 +361,9 @@ def test_reply_texts_match_the_corpus_expectations(quotes: QuotePatterns) -> Non
         if got != want:
             misses.append(case.name)
     share, mean = exact / len(cases), sum(ratios) / len(ratios)
-    print(f"\nreply extraction: {exact}/{len(cases)} exact ({share:.1%}), mean similarity {mean:.3f}")
+    print(
+        f"\nreply extraction: {exact}/{len(cases)} exact ({share:.1%}), mean similarity {mean:.3f}"
+    )
     print("  not exact:", ", ".join(misses))
     assert share >= 0.90
     assert mean >= 0.95
@@ -229,12 +414,16 @@ def test_kind_accuracy_on_the_corpus(autos: AutoPatterns) -> None:
         if not ok:
             wrong.append(f"{rel} ({label} -> {result.kind.value}: {result.reason})")
         report = (msg.header("Content-Type") or "").lower()
-        if label == "other" and ("disposition-notification" in report or "feedback-report" in report):
+        if label == "other" and (
+            "disposition-notification" in report or "feedback-report" in report
+        ):
             reports += 1
             reports_as_auto += result.kind is Kind.AUTO_REPLY
     accuracy = sum(right.values()) / sum(totals.values())
     per_label = ", ".join(f"{k} {right[k]}/{totals[k]}" for k in sorted(totals))
-    print(f"\nkind accuracy: {accuracy:.1%} ({per_label}); MDN/ARF as auto_reply {reports_as_auto}/{reports}")
+    print(
+        f"\nkind accuracy: {accuracy:.1%} ({per_label}); MDN/ARF as auto_reply {reports_as_auto}/{reports}"
+    )
     print("\n".join(wrong))
     assert sum(totals.values()) >= 150
     assert accuracy >= 0.97
@@ -255,7 +444,9 @@ def test_bounce_recipients_and_statuses_are_found(autos: AutoPatterns) -> None:
             continue
         bounces += 1
         found += bool(result.bounce_recipient and "@" in result.bounce_recipient)
-        status_ok += bool(result.bounce_status and re.fullmatch(r"[245]\.\d{1,3}\.\d{1,3}", result.bounce_status))
+        status_ok += bool(
+            result.bounce_status and re.fullmatch(r"[245]\.\d{1,3}\.\d{1,3}", result.bounce_status)
+        )
     print(f"\nbounce recipient found {found}/{bounces}, status found {status_ok}/{bounces}")
     assert found / bounces >= 0.85
     assert status_ok == bounces

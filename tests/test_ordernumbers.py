@@ -137,6 +137,16 @@ def test_bad_regex_names_file_and_line() -> None:
     assert "regular expression" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [("'(?P<number>PO)'", "named groups"), ("'(PO)?'", "empty text"), ("''", "empty text")],
+)
+def test_keywords_that_would_break_the_finder(entry: str, message: str) -> None:
+    with pytest.raises(RuleError, match=message) as info:
+        patterns(f"keywords:\n  - order\n  - {entry}\n")
+    assert info.value.line == 3
+
+
 def test_unknown_key_names_file_and_line() -> None:
     with pytest.raises(RuleError) as info:
         patterns("keywords: [PO]\n\nkeywrods: [order]\n")

@@ -22,6 +22,7 @@ from typing import Literal
 import aiosmtplib
 
 from bot.config import ServerConfig
+from bot.ports import Delivered, PermanentFailure, SendResult, TemporaryFailure
 
 Security = Literal["none", "starttls", "ssl"]
 
@@ -55,27 +56,6 @@ class SmtpSettings:
             tls_verify=server.tls_verify,
             ca_file=ca_file,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    response: str
-    refused: tuple[tuple[str, str], ...] = ()  # (recipient, server's answer) it would not take
-
-
-@dataclass(frozen=True, slots=True)
-class TemporaryFailure:
-    reason: str
-    code: int | None = None  # None: no SMTP answer (connection trouble)
-
-
-@dataclass(frozen=True, slots=True)
-class PermanentFailure:
-    reason: str
-    code: int | None = None
-
-
-SendResult = Delivered | TemporaryFailure | PermanentFailure
 
 
 def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
@@ -172,3 +152,14 @@ async def _quit(client: aiosmtplib.SMTP) -> None:
 
 def _text(exc: BaseException) -> str:
     return str(exc).strip() or type(exc).__name__
+
+
+__all__ = [
+    "Delivered",
+    "PermanentFailure",
+    "SendResult",
+    "SmtpSender",
+    "SmtpSettings",
+    "TemporaryFailure",
+    "tls_context",
+]

@@ -59,6 +59,7 @@ class _AutoFile(BaseModel):
     subject_prefixes: list[str] = []
     reply_prefixes: str = r"^\s*(re\s*:\s*)*"
     body_phrases: list[str] = []
+    body_triggers: list[str] = []
     challenge_senders: str = r"(?!)"
     challenge_phrases: list[str] = []
     bounce_senders: str = r"^(mailer-daemon|postmaster)(@|$)"
@@ -92,6 +93,7 @@ class AutoPatterns:
     subject_prefix: re.Pattern[str]
     reply_prefix: re.Pattern[str]
     body_phrase: re.Pattern[str]
+    body_triggers: tuple[str, ...]
     challenge_sender: re.Pattern[str]
     challenge_phrase: re.Pattern[str]
     bounce_sender: re.Pattern[str]
@@ -122,6 +124,7 @@ class AutoPatterns:
             subject_prefix=c.many("subject_prefixes", spec.subject_prefixes),
             reply_prefix=c.one(("reply_prefixes",), spec.reply_prefixes),
             body_phrase=c.many("body_phrases", spec.body_phrases),
+            body_triggers=tuple(t.lower() for t in spec.body_triggers),
             challenge_sender=c.one(("challenge_senders",), spec.challenge_senders),
             challenge_phrase=c.many("challenge_phrases", spec.challenge_phrases),
             bounce_sender=c.one(("bounce_senders",), spec.bounce_senders),
@@ -159,7 +162,9 @@ class _Compiler:
 
     def hint(self, pattern: str, status: str) -> tuple[re.Pattern[str], str]:
         if not _STATUS.fullmatch(status):
-            raise self.doc.error(("status_hints", pattern), f"status_hints: {status!r} is not a status like 5.1.1")
+            raise self.doc.error(
+                ("status_hints", pattern), f"status_hints: {status!r} is not a status like 5.1.1"
+            )
         return self.one(("status_hints", pattern), pattern), status
 
 
@@ -213,7 +218,11 @@ def _dsn_blocks(text: str) -> Iterator[dict[str, str]]:
 
 
 def _from_dsn(text: str, p: AutoPatterns) -> KindResult | None:
-    blocks = [b for b in _dsn_blocks(text) if "final-recipient" in b or "original-recipient" in b or "action" in b]
+    blocks = [
+        b
+        for b in _dsn_blocks(text)
+        if "final-recipient" in b or "original-recipient" in b or "action" in b
+    ]
     if not blocks:
         return None
     actions = [b.get("action", "").lower().split(" ")[0] for b in blocks]
@@ -223,7 +232,9 @@ def _from_dsn(text: str, p: AutoPatterns) -> KindResult | None:
     action = block.get("action", "").lower()
     status = _dsn_status(block, action, p)
     recipient = _dsn_recipient(block)
-    return KindResult(Kind.BOUNCE, f"delivery report (RFC 3464): {action or 'failed'} {status}", recipient, status)
+    return KindResult(
+        Kind.BOUNCE, f"delivery report (RFC 3464): {action or 'failed'} {status}", recipient, status
+    )
 
 
 def _worst(blocks: list[dict[str, str]]) -> dict[str, str]:
@@ -275,7 +286,9 @@ def _free_form_bounce(msg: ParsedMessage, p: AutoPatterns, is_report: bool) -> K
         reason = "bounce subject and body"
     else:
         return None
-    delayed = p.delay_marker.search(_subject(msg)) is not None or p.delay_marker.search(text) is not None
+    delayed = (
+        p.delay_marker.search(_subject(msg)) is not None or p.delay_marker.search(text) is not None
+    )
     status = _status_from_text(text, delayed and not failed, p)
     recipient = _failed_address(failed, text, msg, p)
     return KindResult(Kind.BOUNCE, reason, recipient, status)
@@ -307,7 +320,9 @@ def _status_from_text(text: str, delayed: bool, p: AutoPatterns) -> str:
     return "4.0.0" if delayed else "5.0.0"
 
 
-def _failed_address(header: str | None, text: str, msg: ParsedMessage, p: AutoPatterns) -> str | None:
+def _failed_address(
+    header: str | None, text: str, msg: ParsedMessage, p: AutoPatterns
+) -> str | None:
     if header:
         found = _ADDRESS.search(header)
         if found:
@@ -315,7 +330,9 @@ def _failed_address(header: str | None, text: str, msg: ParsedMessage, p: AutoPa
     ours = {msg.sender.email, *(a.email for a in msg.to), *(a.email for a in msg.cc)}
     for pattern in p.recipient_patterns:
         for match in pattern.finditer(text):
-            addr = _clean_address(match.group("addr") if "addr" in pattern.groupindex else match.group(0))
+            addr = _clean_address(
+                match.group("addr") if "addr" in pattern.groupindex else match.group(0)
+            )
             if addr and addr not in ours:
                 return addr
     for match in _ADDRESS.finditer(text):
@@ -376,6 +393,9 @@ def _by_content(msg: ParsedMessage, p: AutoPatterns) -> KindResult | None:
     head = msg.text[: min(p.max_chars, 2000)]  # out-of-office notices say so at the top
     if p.challenge_sender.search(msg.sender.email) or p.challenge_phrase.search(head):
         return KindResult(Kind.AUTO_REPLY, "challenge-response request")
+    lowered = head.lower()
+    if p.body_triggers and not any(t in lowered for t in p.body_triggers):
+        return None
     phrase = p.body_phrase.search(head)
     if phrase:
         return KindResult(Kind.AUTO_REPLY, f"body says {phrase.group(0)[:60]!r}")

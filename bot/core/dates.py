@@ -146,9 +146,12 @@ def _expand(pattern: str, lang: str, spec: DatesSpec) -> str:
     months = "|".join(f"(?:{m})" for m in spec.months.get(lang, []))
     words = sorted(spec.numbers.get(lang, {}), key=len, reverse=True)
     number = "|".join([r"\d{1,3}", *(re.escape(w) for w in words)])
+    parts = pattern.split("{weekday}")  # each weekday slot gets its own group: wd, wd1, wd2...
+    pattern = parts[0] + "".join(
+        f"(?P<wd{i or ''}>{weekdays}){part}" for i, part in enumerate(parts[1:])
+    )
     return (
-        pattern.replace("{weekday}", f"(?P<wd>{weekdays})")
-        .replace("{month}", f"(?P<m>{months})" if months else r"(?P<m>\d{1,2})")
+        pattern.replace("{month}", f"(?P<m>{months})" if months else r"(?P<m>\d{1,2})")
         .replace("{day}", r"(?P<d>\d{1,2})")
         .replace("{year}", r"(?P<y>\d{4})")
         .replace("{n}", f"(?P<n>{number})")
@@ -161,6 +164,7 @@ class FoundDate:
     start: int
     end: int
     specific: bool  # a day and month were written out, not a weekday or "next week"
+    counted: bool = False  # "in 3 days", "within 2 weeks": a span, not a calendar date
 
 
 def find_dates(
@@ -176,7 +180,10 @@ def find_dates(
             for match in phrase.regex.finditer(text):
                 value = _resolve(match, phrase, base, patterns)
                 if value is not None:
-                    found.append(FoundDate(value, match.start(), match.end(), _specific(match)))
+                    counted = phrase.spec.unit is not None
+                    found.append(
+                        FoundDate(value, match.start(), match.end(), _specific(match), counted)
+                    )
     kept = _without_overlaps(found)
     return sorted(_without_shadowed_weekdays(kept), key=lambda f: f.start)
 
@@ -231,10 +238,10 @@ def pick_date(
     if require_cue:
         found = [f for f in found if _cued(text, f, cue)]
     future = [f for f in found if f.value >= base]
-    if purpose == "return":
-        pool = future or found
-        cued = [f for f in pool if _cued(text, f, cue)]
-        return max(f.value for f in (cued or pool))
+    if purpose == "return":  # "away until the 8th, back on the 11th": the last date stated
+        dated = [f for f in found if not f.counted]  # "we reply within 2 days" is no return
+        pool = [f for f in dated if f.value >= base] or dated
+        return max(f.value for f in pool) if pool else None
     if not future:
         return None
     cued = [f for f in future if _cued(text, f, cue)]
@@ -259,8 +266,9 @@ def _resolve(
 ) -> date | None:
     groups = match.groupdict()
     spec = phrase.spec
-    if groups.get("wd"):
-        return _weekday(groups["wd"], phrase.language, spec.week or "upcoming", base, patterns)
+    weekday = next((v for k, v in groups.items() if k.startswith("wd") and v), None)
+    if weekday:
+        return _weekday(weekday, phrase.language, spec.week or "upcoming", base, patterns)
     if groups.get("d") and groups.get("m"):
         return _day_month(groups, phrase.language, spec.order, base, patterns)
     if groups.get("d"):

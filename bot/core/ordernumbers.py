@@ -37,9 +37,13 @@ DEFAULT_NUMBER = r"\d[\dA-Z]*(?:[-/_.][\dA-Z]+)*"
 
 def _regex(value: str) -> str:
     try:
-        re.compile(value, re.IGNORECASE)
+        compiled = re.compile(value, re.IGNORECASE)
     except re.error as exc:
         raise ValueError(f"not a valid regular expression ({exc}): {value!r}") from exc
+    if compiled.groupindex:
+        raise ValueError(f"named groups (?P<...>) are not allowed here: {value!r}")
+    if compiled.fullmatch(""):
+        raise ValueError(f"must not match empty text: {value!r}")
     return value
 
 

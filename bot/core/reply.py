@@ -328,7 +328,9 @@ def _signature_start(lines: list[str], p: QuotePatterns) -> int | None:
             return i
     for i in content:
         line = lines[i].strip()
-        if p.mobile_footer.fullmatch(line) or (p.delimiter.fullmatch(line) and _short_tail(lines, i, p)):
+        if p.mobile_footer.fullmatch(line) or (
+            p.delimiter.fullmatch(line) and _short_tail(lines, i, p)
+        ):
             return i
     last = lines[content[-1]].strip()
     if len(content) > 1 and p.name_line.fullmatch(last):

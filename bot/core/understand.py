@@ -26,9 +26,9 @@ from bot.core.yamldoc import YamlDoc
 from bot.errors import RuleError
 
 RULE_FILES = ("intents", "quotes", "autoreply", "orders")
-# Intents whose message may state a payment date worth acting on ("we pay once our customer
-# pays us next week"); a date in a dispute or a question is not a promise.
-DATED_INTENTS = frozenset({Intent.PROMISE, Intent.WAITING_ON_CUSTOMER, Intent.ABSENT})
+# Intents whose date we report: a promise's payment date, an absence's return date. A date in
+# a middleman's excuse is usually when *his* customer pays, not when we get paid.
+DATED_INTENTS = frozenset({Intent.PROMISE, Intent.ABSENT})
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,12 +113,12 @@ def sync_mailbox(
     state = _Pass(spec=spec, knowledge=knowledge, store=store, now=now)
     report = SyncReport()
     for folder in (spec.sent, spec.inbox):
-        report.folders.append(sync_folder(state, mailbox, folder, batch_size=batch_size, progress=progress))
+        report.folders.append(_sync_folder(state, mailbox, folder, batch_size=batch_size, progress=progress))
     log.info("sync %s: %s", spec.name, report.summary())
     return report
 
 
-def sync_folder(
+def _sync_folder(
     state: _Pass,
     mailbox: Mailbox,
     folder: str,
@@ -138,9 +138,10 @@ def sync_folder(
     for start in range(0, len(uids), batch_size):
         batch = uids[start : start + batch_size]
         state.open_orders = state.store.open_orders()  # orders may be imported while we run
-        records, quarantined = _handle_batch(state, folder, mailbox.fetch(folder, batch))
+        fetched = list(mailbox.fetch(folder, batch))
+        records, quarantined = _handle_batch(state, folder, fetched)
         new = state.store.save_batch(FolderState(name, folder, uidvalidity, batch[-1]), records, quarantined)
-        _count(report, records, quarantined, new)
+        _count(report, len(fetched), records, quarantined, new)
         if progress is not None:
             progress(folder, start + len(batch), len(uids))
     if uids:
@@ -165,8 +166,10 @@ def _start_uid(stored: FolderState | None, uidvalidity: int, report: FolderRepor
     return stored.last_uid
 
 
-def _count(report: FolderReport, records: Sequence[MessageRecord], quarantined: Sequence[Quarantined], new: int) -> None:
-    report.fetched += len(records) + len(quarantined)
+def _count(
+    report: FolderReport, fetched: int, records: Sequence[MessageRecord], quarantined: Sequence[Quarantined], new: int
+) -> None:
+    report.fetched += fetched
     report.new += new
     report.quarantined += len(quarantined)
     report.unmatched += sum(1 for r in records if r.order_id is None)
@@ -183,6 +186,7 @@ def _handle_batch(
             parsed.append((item, parse_message(item.raw)))
         except Exception as exc:  # noqa: BLE001 - never lose a message: quarantine whatever fails
             quarantined.append(_quarantine(state, folder, item, "parse", exc))
+    parsed = _unknown(state, parsed)
     refs = {ref for _, msg in parsed for ref in referenced_ids(msg)}
     known = state.store.orders_by_message_id(refs) if refs else {}
     records: list[MessageRecord] = []
@@ -192,6 +196,16 @@ def _handle_batch(
         except Exception as exc:  # noqa: BLE001 - see above
             quarantined.append(_quarantine(state, folder, item, "understand", exc))
     return records, quarantined
+
+
+def _unknown(
+    state: _Pass, parsed: list[tuple[FetchedMessage, ParsedMessage]]
+) -> list[tuple[FetchedMessage, ParsedMessage]]:
+    """Drop messages the store already has (a resync, or the same mail in INBOX and Sent):
+    the store would ignore them anyway, so they need not be understood again."""
+    ids = [msg.message_id for _, msg in parsed]
+    stored = state.store.known_message_ids(state.spec.name, ids) if ids else set()
+    return [(item, msg) for item, msg in parsed if msg.message_id not in stored]
 
 
 def _record(state: _Pass, folder: str, uid: int, msg: ParsedMessage, known: Mapping[str, str]) -> MessageRecord:
