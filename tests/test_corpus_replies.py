@@ -15,6 +15,9 @@ snippets are transcribed in SNIPPETS below.
 Kinds: index.tsv labels bounce / autoreply / other. `other` (MDN read receipts, ARF
 complaints, sisimai's not-bounces) is right when the kind is not bounce; MDN and ARF are
 additionally expected as auto_reply (machine-made, not the customer answering).
+One disagreement is deliberate: sisimai's not/rb-issue-368-bug.eml ("email bounce
+notification" from postmaster: "rejected ... Mailbox full", target address given) is labeled
+`other`, but for dunbot it is a non-delivery of the customer's mail, so it is a bounce.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -365,8 +369,8 @@ def test_reply_texts_match_the_corpus_expectations(quotes: QuotePatterns) -> Non
         f"\nreply extraction: {exact}/{len(cases)} exact ({share:.1%}), mean similarity {mean:.3f}"
     )
     print("  not exact:", ", ".join(misses))
-    assert share >= 0.90
-    assert mean >= 0.95
+    assert share >= 0.95  # measured 89/91 (97.8%)
+    assert mean >= 0.98  # measured 0.998
 
 
 def test_reply_snippets_from_upstream_tests(quotes: QuotePatterns) -> None:
@@ -426,12 +430,12 @@ def test_kind_accuracy_on_the_corpus(autos: AutoPatterns) -> None:
     )
     print("\n".join(wrong))
     assert sum(totals.values()) >= 150
-    assert accuracy >= 0.97
+    assert accuracy >= 0.98  # measured 173/174 (99.4%)
     assert reports and reports_as_auto == reports
 
 
 def test_bounce_recipients_and_statuses_are_found(autos: AutoPatterns) -> None:
-    found = status_ok = bounces = 0
+    found = status_ok = bounces = named = named_ok = 0
     for rel, label in _labeled():
         if label != "bounce":
             continue
@@ -447,6 +451,28 @@ def test_bounce_recipients_and_statuses_are_found(autos: AutoPatterns) -> None:
         status_ok += bool(
             result.bounce_status and re.fullmatch(r"[245]\.\d{1,3}\.\d{1,3}", result.bounce_status)
         )
+        expected = re.match(r"bounce_(\d)(\d)(\d)_", Path(rel).name)
+        if expected:  # CwsMailBounceHandler names each file by its expected status
+            named += 1
+            named_ok += result.bounce_status == ".".join(expected.groups())
     print(f"\nbounce recipient found {found}/{bounces}, status found {status_ok}/{bounces}")
-    assert found / bounces >= 0.85
+    print(f"status equal to the one in the file name: {named_ok}/{named}")
+    assert found / bounces >= 0.95  # measured 145/149
     assert status_ok == bounces
+    assert named_ok / named >= 0.8  # measured 16/19
+
+
+def test_throughput_of_kind_and_reply(quotes: QuotePatterns, autos: AutoPatterns) -> None:
+    messages = []
+    for rel, _ in _labeled():
+        try:
+            messages.append(parse_message((_root() / rel).read_bytes()))
+        except MessageParseError:
+            continue
+    start = time.perf_counter()
+    for msg in messages:
+        detect_kind(msg, autos)
+        extract_reply(msg.text, quotes)
+    rate = len(messages) / (time.perf_counter() - start)
+    print(f"\ndetect_kind + extract_reply: {rate:.0f} messages/s on {len(messages)} corpus messages")
+    assert rate >= 1000  # a small share of classify's budget of 300 messages/s

@@ -42,6 +42,7 @@ TEMPORARY_ERRORS: tuple[type[BaseException], ...] = (
 )
 APPENDUID_RE = re.compile(rb"\[APPENDUID \d+ (\d+)\]", re.IGNORECASE)
 IDLE_SLICE = 1.0  # seconds between checks of the stop event while idling
+POLL_EVERY = 2.0  # seconds between NOOPs when the server has no IDLE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,8 +95,10 @@ class ImapMailbox:
         backoff: Backoff = Backoff(),
         fetch_batch: int = 100,
         stop: threading.Event | None = None,
+        idle: bool = True,
     ) -> None:
         self.settings = settings
+        self.idle = idle  # False: poll with NOOP even when the server offers IDLE
         self.backoff = backoff
         self.fetch_batch = fetch_batch
         self.stop = stop or threading.Event()  # set it to end an IDLE or a backoff wait early
@@ -252,7 +255,7 @@ class ImapMailbox:
             if tries > 1:
                 return True
             self._select(client, folder)
-            if client.has_capability("IDLE"):
+            if self.idle and client.has_capability("IDLE"):
                 return self._idle(client, timeout)
             return self._poll(client, timeout)
 
@@ -281,7 +284,7 @@ class ImapMailbox:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            self.stop.wait(min(5.0, left))
+            self.stop.wait(min(POLL_EVERY, left))
         return False
 
     # ---- for the sending side -------------------------------------------------------------

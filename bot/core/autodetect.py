@@ -390,12 +390,14 @@ def _by_content(msg: ParsedMessage, p: AutoPatterns) -> KindResult | None:
     found = p.subject_prefix.match(subject, prefix.end() if prefix else 0)
     if found:
         return KindResult(Kind.AUTO_REPLY, f"subject starts with {found.group(0)!r}")
-    head = msg.text[: min(p.max_chars, 2000)]  # out-of-office notices say so at the top
-    if p.challenge_sender.search(msg.sender.email) or p.challenge_phrase.search(head):
+    if p.challenge_sender.search(msg.sender.email):
         return KindResult(Kind.AUTO_REPLY, "challenge-response request")
+    head = msg.text[: min(p.max_chars, 1200)]  # out-of-office notices say so at the top
     lowered = head.lower()
     if p.body_triggers and not any(t in lowered for t in p.body_triggers):
         return None
+    if p.challenge_phrase.search(head):
+        return KindResult(Kind.AUTO_REPLY, "challenge-response request")
     phrase = p.body_phrase.search(head)
     if phrase:
         return KindResult(Kind.AUTO_REPLY, f"body says {phrase.group(0)[:60]!r}")

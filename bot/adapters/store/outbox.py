@@ -1,0 +1,361 @@
+"""The outbox's part of the store: rows that must be sent exactly once, claimed under leases.
+
+`SqlOutbox(store)` shares the SqlStore's engine and clock; every public method is one
+transaction. Claiming is safe with several daemons on one database: on PostgreSQL the candidate
+row is locked with `SELECT ... FOR UPDATE SKIP LOCKED` (a second daemon skips it instead of
+waiting), and on both databases the claim itself is a conditional UPDATE that only succeeds
+while the row is still claimable (SQLite serialises writers with BEGIN IMMEDIATE).
+A row is claimable when it is queued and due, or `sending` with an expired lease (its
+sender died): such a claim is marked `resumed`, and the service looks before sending again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    LargeBinary,
+    Row,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from bot.adapters.store.rows import clean
+from bot.adapters.store.tables import UtcDateTime, audit, draft_orders, drafts, metadata
+from bot.core.model import DraftStatus
+from bot.ports import OutboxItem, OutboxState
+
+_SEP = "\n"
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("draft_id", String(64), nullable=False, unique=True),  # approved twice: queued once
+    Column("mailbox", String(100), nullable=False),
+    Column("order_ids", Text, nullable=False),  # one per line
+    Column("message_id", String(998), nullable=False, unique=True),
+    Column("sender", String(320), nullable=False),
+    Column("recipients", Text, nullable=False),  # To + Cc, one per line
+    Column("journal", String(320), nullable=True),
+    Column("raw", LargeBinary, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("lease_owner", String(100), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+)
+Index("ix_outbox_state_next_attempt_at", outbox.c.state, outbox.c.next_attempt_at)
+Index("ix_outbox_mailbox_sent_at", outbox.c.mailbox, outbox.c.sent_at)
+
+approval_uses = Table(
+    "approval_uses",
+    metadata,
+    Column("token", String(64), primary_key=True),  # a token approves (or skips) once
+    Column("draft_id", String(64), nullable=False, index=True),
+    Column("approver", String(320), nullable=False),
+    Column("command", String(20), nullable=False),
+    Column("used_at", UtcDateTime, nullable=False),
+)
+
+
+class _HasEngine(Protocol):
+    @property
+    def engine(self) -> Engine: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewOutboxItem:
+    """What `enqueue` stores: a rendered message for an approved draft."""
+
+    draft_id: str
+    mailbox: str
+    order_ids: tuple[str, ...]
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    journal: str | None
+    raw: bytes
+
+
+def _noop(point: str) -> None:
+    """No failpoint (tests pass one that kills the process at a named point)."""
+
+
+class SqlOutbox:
+    """Outbox rows and approval-token uses in the SqlStore's database."""
+
+    def __init__(self, store: _HasEngine) -> None:
+        self._engine = store.engine
+
+    # --- queueing ------------------------------------------------------------------------------
+
+    def enqueue(
+        self, item: NewOutboxItem, *, now: datetime, token: tuple[str, str, str] | None = None
+    ) -> bool:
+        """Queue the message and mark its draft approved, in one transaction; `token` =
+        (token, approver, command) is consumed in the same transaction. False (nothing changed)
+        when this draft or Message-ID is already in the outbox or the token was used."""
+        try:
+            with self._engine.begin() as conn:
+                if token is not None:
+                    _use_token(conn, item.draft_id, token, now)
+                conn.execute(insert(outbox).values(_new_row(item, now)))
+                _set_draft(conn, item.draft_id, DraftStatus.APPROVED, "approved: queued to send", now)
+                _audit(conn, "outbox.queued", item, f"{item.message_id} to {', '.join(item.recipients)}", now)
+        except IntegrityError:
+            return False
+        return True
+
+    def use_token(self, draft_id: str, token: tuple[str, str, str], *, now: datetime) -> bool:
+        """Record a token use on its own (skip, snooze...); False if it was used before."""
+        try:
+            with self._engine.begin() as conn:
+                _use_token(conn, draft_id, token, now)
+        except IntegrityError:
+            return False
+        return True
+
+    def used_tokens(self, draft_id: str) -> set[str]:
+        query = select(approval_uses.c.token).where(approval_uses.c.draft_id == draft_id)
+        with self._engine.begin() as conn:
+            return set(conn.scalars(query))
+
+    # --- claiming and settling -----------------------------------------------------------------
+
+    def claim(
+        self, mailbox: str, *, owner: str, now: datetime, lease: timedelta
+    ) -> OutboxItem | None:
+        """Take the next due row of this mailbox under a lease until now + lease, or None."""
+        with self._engine.begin() as conn:
+            query = (
+                select(outbox.c.id, outbox.c.state, outbox.c.attempts)
+                .where(outbox.c.mailbox == mailbox, _claimable(now))
+                .order_by(outbox.c.next_attempt_at, outbox.c.id)
+                .limit(1)
+            )
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            found = conn.execute(query).first()
+            if found is None:
+                return None
+            claimed = conn.execute(
+                update(outbox)
+                .where(outbox.c.id == found.id, _claimable(now))
+                .values(
+                    state=OutboxState.SENDING.value,
+                    attempts=outbox.c.attempts + 1,
+                    lease_owner=owner,
+                    lease_until=now + lease,
+                    updated_at=now,
+                )
+            )
+            if claimed.rowcount != 1:
+                return None
+            row = conn.execute(select(outbox).where(outbox.c.id == found.id)).one()
+        resumed = found.state == OutboxState.SENDING.value or found.attempts > 0
+        return _item(row, resumed=resumed)
+
+    def mark_sent(
+        self,
+        outbox_id: int,
+        *,
+        owner: str,
+        now: datetime,
+        note: str,
+        before_commit: Callable[[str], None] = _noop,
+    ) -> bool:
+        """Sent: the row, its draft and its orders' links, one transaction. False if the lease
+        was lost meanwhile (another daemon took over; it will find the message in Sent)."""
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                _owned(outbox_id, owner).values(
+                    state=OutboxState.SENT.value,
+                    sent_at=now,
+                    updated_at=now,
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error="",
+                )
+            )
+            if done.rowcount != 1:
+                return False
+            row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).one()
+            _set_draft(conn, row.draft_id, DraftStatus.SENT, note, now)
+            _audit(conn, "outbox.sent", _item(row), f"{row.message_id}: {note}", now)
+            before_commit("before_commit")
+        return True
+
+    def retry_later(self, outbox_id: int, *, owner: str, at: datetime, error: str, now: datetime) -> bool:
+        """Back to queued until `at` (a temporary failure), with the reason kept."""
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                _owned(outbox_id, owner).values(
+                    state=OutboxState.QUEUED.value,
+                    next_attempt_at=at,
+                    last_error=clean(error),
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=now,
+                )
+            )
+            if done.rowcount == 1:
+                row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).one()
+                _audit(conn, "outbox.retry", _item(row), f"{error}; next try {at.isoformat()}", now)
+        return done.rowcount == 1
+
+    def mark_failed(self, outbox_id: int, *, owner: str, error: str, now: datetime) -> bool:
+        """Failed for good (5xx, or a recipient that is not the order's): kept, audited."""
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                _owned(outbox_id, owner).values(
+                    state=OutboxState.FAILED.value,
+                    last_error=clean(error),
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=now,
+                )
+            )
+            if done.rowcount == 1:
+                row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).one()
+                _set_draft(conn, row.draft_id, DraftStatus.HELD, f"sending failed: {error}", now)
+                _audit(conn, "outbox.failed", _item(row), error, now)
+        return done.rowcount == 1
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def sent_since(self, mailbox: str, since: datetime) -> int:
+        """How many messages this mailbox sent after `since` (the rate limit's window)."""
+        query = select(func.count()).where(outbox.c.mailbox == mailbox, outbox.c.sent_at > since)
+        with self._engine.begin() as conn:
+            return int(conn.scalar(query) or 0)
+
+    def items(self, state: OutboxState | None = None) -> list[OutboxItem]:
+        query = select(outbox).order_by(outbox.c.id)
+        if state is not None:
+            query = query.where(outbox.c.state == state.value)
+        with self._engine.begin() as conn:
+            return [_item(row) for row in conn.execute(query)]
+
+    def item(self, draft_id: str) -> OutboxItem | None:
+        with self._engine.begin() as conn:
+            row = conn.execute(select(outbox).where(outbox.c.draft_id == draft_id)).first()
+        return None if row is None else _item(row)
+
+    def next_due(self, mailbox: str) -> datetime | None:
+        """When the earliest queued row of this mailbox is due (for the scheduler)."""
+        query = select(func.min(outbox.c.next_attempt_at)).where(
+            outbox.c.mailbox == mailbox, outbox.c.state == OutboxState.QUEUED.value
+        )
+        with self._engine.begin() as conn:
+            value = conn.scalar(query)
+        return value if isinstance(value, datetime) else None
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(
+        and_(outbox.c.state == OutboxState.QUEUED.value, outbox.c.next_attempt_at <= now),
+        and_(outbox.c.state == OutboxState.SENDING.value, outbox.c.lease_until < now),
+    )
+
+
+def _owned(outbox_id: int, owner: str) -> Any:
+    return update(outbox).where(
+        outbox.c.id == outbox_id,
+        outbox.c.state == OutboxState.SENDING.value,
+        outbox.c.lease_owner == owner,
+    )
+
+
+def _use_token(conn: Connection, draft_id: str, token: tuple[str, str, str], now: datetime) -> None:
+    value, approver, command = token
+    conn.execute(
+        insert(approval_uses).values(
+            token=value, draft_id=draft_id, approver=approver, command=command, used_at=now
+        )
+    )
+
+
+def _set_draft(conn: Connection, draft_id: str, status: DraftStatus, reason: str, now: datetime) -> None:
+    """The draft's status and its order links' (the tick's tables), in the caller's transaction."""
+    conn.execute(
+        update(drafts)
+        .where(drafts.c.draft_id == draft_id)
+        .values(status=status.value, status_reason=clean(reason), updated_at=now)
+    )
+    conn.execute(
+        update(draft_orders).where(draft_orders.c.draft_id == draft_id).values(status=status.value)
+    )
+
+
+def _audit(conn: Connection, event: str, item: NewOutboxItem | OutboxItem, detail: str, now: datetime) -> None:
+    rows = [
+        {"at": now, "event": event, "order_id": order_id, "detail": clean(f"{item.draft_id}: {detail}")}
+        for order_id in item.order_ids or (None,)
+    ]
+    conn.execute(insert(audit), rows)
+
+
+def _new_row(item: NewOutboxItem, now: datetime) -> dict[str, Any]:
+    return {
+        "draft_id": item.draft_id,
+        "mailbox": item.mailbox,
+        "order_ids": _SEP.join(item.order_ids),
+        "message_id": item.message_id,
+        "sender": item.sender,
+        "recipients": _SEP.join(item.recipients),
+        "journal": item.journal,
+        "raw": item.raw,
+        "state": OutboxState.QUEUED.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(value.split(_SEP)) if value else ()
+
+
+def _item(row: Row[Any], *, resumed: bool = False) -> OutboxItem:
+    return OutboxItem(
+        outbox_id=row.id,
+        draft_id=row.draft_id,
+        mailbox=row.mailbox,
+        order_ids=_split(row.order_ids),
+        message_id=row.message_id,
+        sender=row.sender,
+        recipients=_split(row.recipients),
+        journal=row.journal,
+        raw=bytes(row.raw),
+        state=OutboxState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        resumed=resumed,
+    )
+
+
+__all__ = ["NewOutboxItem", "SqlOutbox", "Sequence", "approval_uses", "outbox"]

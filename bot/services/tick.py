@@ -1,0 +1,386 @@
+"""The planning tick: due orders -> the policy -> drafts in the approval queue, and the audit log.
+
+`run_tick(store, ruleset, renderer, config, now=...)` is one pass; the scheduler (and
+`sync --once`) call it with `now` read at the edge. Per due order (an indexed query, see
+bot/adapters/store/drafts.py): load the conversation, decide with the spacing of ALL of that
+customer's mail, audit the decision, apply a stop (status), record alerts, and set when to look
+again. Actions due now become drafts with a fixed Message-ID, threaded to the conversation's last
+message, addressed only to the order's own contacts. A customer's follow-ups due on the same
+tick are merged into one draft (one customer, one voice). An order with a live draft gets no
+second one; a pending draft older than `stale_after`, or overtaken by a reply, is superseded and
+re-planned instead of being sent stale. After downtime the core proposes only the latest due step,
+and the draft's existence holds the order back until it is sent or superseded: no burst, no loop.
+
+Alerts (salesperson, manager) are audit entries `alert.<who>` naming the address they are for;
+the approval work turns them into mail.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Protocol
+from uuid import uuid4
+
+from bot.config import Config, MailboxConfig
+from bot.core.drafting import reply_threading
+from bot.core.model import Direction, Draft, DraftStatus, Order, OrderStatus
+from bot.core.policy import Action, Decision, Event, events_from_records, next_action
+from bot.core.ruleset import Ruleset
+from bot.errors import BotError
+from bot.ports import MessageRecord
+from bot.services.letters import Letter, compose
+from bot.services.plan import audit_detail
+
+log = logging.getLogger(__name__)
+
+FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)  # "only a new message or status change wakes it"
+MAIL_ACTIONS = frozenset({Action.FOLLOW_UP, Action.ANSWER, Action.ESCALATE})
+LIVE = (DraftStatus.PENDING, DraftStatus.APPROVED, DraftStatus.SNOOZED, DraftStatus.HELD)
+
+
+class Rendered(Protocol):
+    @property
+    def subject(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+
+
+class Renderer(Protocol):
+    """bot.adapters.templates.SandboxedRenderer."""
+
+    def render(self, name: str, language: str, context: Mapping[str, Any]) -> Rendered: ...
+
+
+class DueOrdersLike(Protocol):
+    @property
+    def order_ids(self) -> tuple[str, ...]: ...
+    @property
+    def watermark(self) -> int: ...
+
+
+class TickStore(Protocol):
+    """What the tick needs of the store (SqlStore implements it)."""
+
+    def due_orders(self, now: datetime, *, limit: int | None = None) -> DueOrdersLike: ...
+    def commit_watermark(self, value: int) -> None: ...
+    def set_next_due(self, order_id: str, at: datetime | None) -> None: ...
+    def get_order(self, order_id: str) -> Order: ...
+    def customer_orders(self, customer_email: str) -> list[Order]: ...
+    def messages_for_order(self, order_id: str) -> list[MessageRecord]: ...
+    def sent_to_customer(self, customer_email: str) -> list[datetime]: ...
+    def drafts_for_order(
+        self, order_id: str, statuses: Iterable[DraftStatus] | None = None
+    ) -> list[tuple[Draft, str]]: ...
+    def add_draft(self, draft: Draft, rule_ids: Mapping[str, str] | None = None) -> bool: ...
+    def set_draft_status(self, draft_id: str, status: DraftStatus, *, reason: str) -> None: ...
+    def set_order_status(self, order_id: str, status: OrderStatus, *, reason: str) -> None: ...
+    def audit(self, event: str, *, order_id: str | None, detail: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickOptions:
+    stale_after: timedelta = timedelta(days=3)  # a pending draft older than this is re-planned
+    retry_after: timedelta = timedelta(hours=1)  # after an error with one order
+    price_valid_days: int = 14  # `valid_until` in the templates: today + this
+
+
+@dataclass(slots=True)
+class TickReport:
+    planned: int = 0
+    drafts: list[Draft] = field(default_factory=list)
+    superseded: int = 0
+    stopped: int = 0
+    alerts: int = 0
+    errors: list[str] = field(default_factory=list)
+    decisions: dict[str, Decision] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        merged = sum(1 for d in self.drafts if len(d.order_ids) > 1)
+        return (
+            f"planned {self.planned} order(s): {len(self.drafts)} draft(s) ({merged} merged), "
+            f"{self.superseded} superseded, {self.stopped} stopped, {self.alerts} alert(s), "
+            f"{len(self.errors)} error(s)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """An order whose mail is due now: the letter is written after all orders are planned."""
+
+    order: Order
+    decision: Decision
+    history: tuple[Event, ...]
+
+
+def run_tick(
+    store: TickStore,
+    ruleset: Ruleset,
+    renderer: Renderer,
+    config: Config,
+    *,
+    now: datetime,
+    options: TickOptions | None = None,
+) -> TickReport:
+    """Plan every due order as of `now` (aware) and write the drafts that are due."""
+    opts = options or TickOptions()
+    report = TickReport()
+    due = store.due_orders(now)
+    mails: list[_Due] = []
+    for order_id in due.order_ids:
+        try:
+            item = _plan_one(store, ruleset, config, order_id, now, opts, report)
+        except BotError as exc:
+            _failed(store, order_id, now, opts, report, exc)
+            continue
+        if item is not None:
+            mails.append(item)
+    for group in _groups(mails, ruleset):
+        _draft_group(store, renderer, config, group, ruleset, now, opts, report)
+    store.commit_watermark(due.watermark)
+    log.info("tick %s: %s", now.isoformat(), report.summary())
+    return report
+
+
+def _failed(
+    store: TickStore,
+    order_id: str,
+    now: datetime,
+    opts: TickOptions,
+    report: TickReport,
+    exc: Exception,
+) -> None:
+    """One order's failure is logged, audited and retried later; the tick goes on."""
+    log.error("tick: order %s: %s", order_id, exc)
+    report.errors.append(f"{order_id}: {exc}")
+    store.audit("tick.error", order_id=order_id, detail=str(exc))
+    store.set_next_due(order_id, now + opts.retry_after)
+
+
+def _plan_one(
+    store: TickStore,
+    ruleset: Ruleset,
+    config: Config,
+    order_id: str,
+    now: datetime,
+    opts: TickOptions,
+    report: TickReport,
+) -> _Due | None:
+    order = store.get_order(order_id)
+    sent = store.drafts_for_order(order_id, [DraftStatus.SENT])
+    history = history_of(store.messages_for_order(order_id), sent)
+    live = _live_drafts(store, order_id, history, now, opts, report)
+    if live:
+        store.set_next_due(order_id, min(_recheck(d, now, opts) for d in live))
+        return None
+    report.planned += 1
+    decision = next_action(
+        order,
+        history,
+        ruleset,
+        now=now,
+        sent_to_customer=store.sent_to_customer(order.customer_email),
+        default_tz=config.timezone,
+        reliable_payer=_reliable_payer(store, order),
+    )
+    report.decisions[order_id] = decision
+    store.audit("plan.decision", order_id=order_id, detail=audit_detail(decision, now))
+    _side_effects(store, config, order, decision, report)
+    if _mail_due(decision, now):
+        return _Due(order, decision, tuple(history))
+    store.set_next_due(order_id, next_look(order, decision, now))
+    return None
+
+
+def history_of(records: Sequence[MessageRecord], sent: Sequence[tuple[Draft, str]]) -> list[Event]:
+    """The conversation as the policy sees it: stored messages (our own tagged with the rule
+    that drafted them) plus drafts marked sent whose copy has not been read from Sent yet."""
+    rules = {d.message_id: rule for d, rule in sent}
+    events = [
+        replace(e, rule_id=rules.get(e.message_id, e.rule_id))
+        if e.direction is Direction.OUT
+        else e
+        for e in events_from_records(records)
+    ]
+    seen = {e.message_id for e in events}
+    events += [
+        Event(
+            Direction.OUT,
+            d.due_at if d.due_at > d.created_at else d.created_at,
+            subject=d.subject,
+            message_id=d.message_id,
+            references=d.references,
+            rule_id=rule,
+        )
+        for d, rule in sent
+        if d.message_id not in seen
+    ]
+    return sorted(events, key=lambda e: e.at)
+
+
+def _live_drafts(
+    store: TickStore,
+    order_id: str,
+    history: Sequence[Event],
+    now: datetime,
+    opts: TickOptions,
+    report: TickReport,
+) -> list[Draft]:
+    """The order's drafts still in play; stale or overtaken pending ones are superseded."""
+    kept: list[Draft] = []
+    for draft, _rule in store.drafts_for_order(order_id, LIVE):
+        why = _stale(draft, history, now, opts)
+        if why is None:
+            kept.append(draft)
+            continue
+        store.set_draft_status(draft.draft_id, DraftStatus.SUPERSEDED, reason=why)
+        report.superseded += 1
+    return kept
+
+
+def _stale(draft: Draft, history: Sequence[Event], now: datetime, opts: TickOptions) -> str | None:
+    if draft.status is not DraftStatus.PENDING:
+        return None
+    if now - draft.created_at >= opts.stale_after:
+        return f"not approved within {opts.stale_after.days} day(s): re-planned, never sent stale"
+    replies = [e for e in history if e.direction is Direction.IN and e.at > draft.created_at]
+    if replies:
+        return f"the customer wrote on {replies[-1].at.date()} after it was drafted: re-planned"
+    return None
+
+
+def _recheck(draft: Draft, now: datetime, opts: TickOptions) -> datetime:
+    if draft.status is DraftStatus.PENDING:
+        return max(draft.created_at + opts.stale_after, now + timedelta(minutes=1))
+    return now + opts.stale_after  # approved/snoozed/held: the approval work moves it on
+
+
+def _reliable_payer(store: TickStore, order: Order) -> bool:
+    """A customer who has paid us before: a sudden request for time from them is a signal."""
+    return any(
+        o.status is OrderStatus.PAID and o.order_id != order.order_id
+        for o in store.customer_orders(order.customer_email)
+    )
+
+
+def _mail_due(decision: Decision, now: datetime) -> bool:
+    return (
+        decision.action in MAIL_ACTIONS
+        and decision.template is not None
+        and decision.at is not None
+        and decision.at <= now
+    )
+
+
+def next_look(order: Order, decision: Decision, now: datetime) -> datetime:
+    """When to plan this order again: the decision's time, the due date, or only on news."""
+    if decision.at is not None and decision.at > now:
+        return decision.at
+    if decision.action is Action.NONE and order.due_date is not None:
+        day_before = datetime.combine(order.due_date - timedelta(days=1), time(), UTC)
+        if day_before > now:
+            return day_before
+    return FAR_FUTURE
+
+
+def _side_effects(
+    store: TickStore, config: Config, order: Order, decision: Decision, report: TickReport
+) -> None:
+    """A stop changes the order's status; alerts and a bounced contact go to the audit log."""
+    if decision.status is not None and decision.status is not order.status:
+        store.set_order_status(order.order_id, decision.status, reason=decision.reason)
+        report.stopped += 1
+    if decision.flag_contact:
+        store.audit("contact.bounced", order_id=order.order_id, detail=decision.flag_contact)
+    mailbox = mailbox_for(config, order)
+    for alert in decision.alerts:
+        to = alert_address(mailbox, alert.to)
+        store.audit(f"alert.{alert.to}", order_id=order.order_id, detail=f"to {to}: {alert.why}")
+        report.alerts += 1
+
+
+def mailbox_for(config: Config, order: Order) -> MailboxConfig | None:
+    """The order's mailbox, else the first configured one (None: no mailbox configured)."""
+    for mailbox in config.mailboxes:
+        if mailbox.name == order.mailbox:
+            return mailbox
+    return config.mailboxes[0] if config.mailboxes else None
+
+
+def alert_address(mailbox: MailboxConfig | None, who: str) -> str:
+    if mailbox is None:
+        return who
+    if who == "manager" and mailbox.manager:
+        return mailbox.manager
+    return ", ".join(mailbox.approvers) or mailbox.address
+
+
+def _groups(mails: Sequence[_Due], ruleset: Ruleset) -> list[list[_Due]]:
+    """Follow-ups of one customer (and mailbox) form one group; answers stay on their own."""
+    groups: dict[tuple[str, ...], list[_Due]] = {}
+    for item in mails:
+        if item.decision.action is Action.FOLLOW_UP:
+            key: tuple[str, ...] = (item.order.customer_email.lower(), item.order.mailbox or "")
+        else:
+            key = ("order", item.order.order_id)
+        groups.setdefault(key, []).append(item)
+    return [sorted(g, key=lambda d: _pressure(ruleset, d), reverse=True) for g in groups.values()]
+
+
+def _pressure(ruleset: Ruleset, item: _Due) -> tuple[int, str]:
+    """The most advanced step leads a merged letter (the due-date reminder ranks lowest)."""
+    step = ruleset.for_order(item.order).step(item.decision.rule_id)
+    return (-1 if step is None else step, item.order.order_id)
+
+
+def _draft_group(
+    store: TickStore,
+    renderer: Renderer,
+    config: Config,
+    group: Sequence[_Due],
+    ruleset: Ruleset,
+    now: datetime,
+    opts: TickOptions,
+    report: TickReport,
+) -> None:
+    try:
+        letter = compose(
+            [Letter(d.order, d.decision, d.history) for d in group],
+            renderer,
+            mailbox_for(config, group[0].order),
+            now=now,
+            price_valid_days=opts.price_valid_days,
+        )
+    except BotError as exc:
+        for item in group:
+            _failed(store, item.order.order_id, now, opts, report, exc)
+        return
+    rules = {d.order.order_id: d.decision.rule_id for d in group}
+    stored = store.add_draft(letter, rules)
+    if stored:
+        report.drafts.append(letter)
+    for item in group:
+        store.set_next_due(item.order.order_id, now + opts.stale_after)
+
+
+def new_message_id(domain: str) -> str:
+    """A fixed Message-ID for a draft (without angle brackets), in the mailbox's domain."""
+    return f"{uuid4()}@{domain or 'dunbot.invalid'}"
+
+
+__all__ = [
+    "FAR_FUTURE",
+    "Renderer",
+    "TickOptions",
+    "TickReport",
+    "TickStore",
+    "history_of",
+    "new_message_id",
+    "next_look",
+    "run_tick",
+    "reply_threading",
+]
