@@ -20,10 +20,13 @@ from types import FrameType
 
 from bot.adapters.imap import Backoff, ImapMailbox, ImapSettings
 from bot.adapters.rulefiles import read_rules_dir
+from bot.adapters.scheduler import RulesReloader, TickScheduler
+from bot.adapters.templates import SandboxedRenderer
 from bot.config import Config, MailboxConfig
 from bot.errors import BotError, MailboxError
 from bot.ports import Store
 from bot.services.ingest import Knowledge, MailboxSpec, ProgressFn, SyncReport, sync_mailbox
+from bot.services.tick import TickReport, TickStore, run_tick
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -89,6 +92,14 @@ class DaemonOptions:
     sent_poll: float = 60.0  # seconds between looks at Sent (and the longest IDLE)
     retry: Backoff = field(default_factory=lambda: Backoff(first=1.0, cap=300.0, attempts=1_000_000))
     clock: Clock = utcnow
+    tick: Callable[[datetime], object] | None = None  # the planning tick (build_ticker)
+    tick_minutes: float = 5.0
+
+
+def build_ticker(config: Config, store: TickStore) -> Callable[[datetime], TickReport]:
+    """The planning tick as of a time: rules re-read when their files change, the templates."""
+    rules, renderer = RulesReloader(config.rules), SandboxedRenderer(config.templates)
+    return lambda now: run_tick(store, rules.current(), renderer, config, now=now)
 
 
 class Daemon:
@@ -99,6 +110,7 @@ class Daemon:
         self.options = options or DaemonOptions()
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._scheduler: TickScheduler | None = None
 
     def start(self) -> None:
         for mailbox in self.config.mailboxes:
@@ -106,9 +118,15 @@ class Daemon:
             thread.start()
             self._threads.append(thread)
         log.info("dunbot running: %d mailbox(es)", len(self._threads))
+        if self.options.tick is not None:  # the planning tick, on APScheduler
+            tick, clock = self.options.tick, self.options.clock
+            self._scheduler = TickScheduler(self.config.database, lambda: tick(clock()), minutes=self.options.tick_minutes)
+            self._scheduler.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         self.stopping.set()
+        if self._scheduler is not None:
+            self._scheduler.shutdown()
         for thread in self._threads:
             thread.join(timeout)
         log.info("dunbot stopped")

@@ -173,3 +173,17 @@ class OutboxItem:
     next_attempt_at: datetime
     last_error: str
     resumed: bool = False  # an earlier try may have reached the server: look before sending
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewOutboxItem:
+    """An approved draft rendered to bytes, ready to queue in the outbox."""
+
+    draft_id: str
+    mailbox: str
+    order_ids: tuple[str, ...]
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    journal: str | None
+    raw: bytes

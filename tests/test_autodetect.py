@@ -142,9 +142,34 @@ def test_out_of_office_bodies(autos: AutoPatterns, body: str) -> None:
     assert kind_of(raw, autos).kind is Kind.AUTO_REPLY
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Absence of documents for order 42",
+        "Urlaub: Zahlung nach dem 20.",
+        "外出の件",
+        "Out-of-stock items",
+    ],
+)
+def test_ordinary_subjects_with_absence_words_are_human(autos: AutoPatterns, subject: str) -> None:
+    assert kind_of(mail("", "We will pay next week.", subject=subject), autos).kind is Kind.HUMAN
+
+
 def test_human_mentioning_the_office_in_past_tense_is_human(autos: AutoPatterns) -> None:
     raw = mail("", "Sorry, I was out of the office last week. We paid today.")
     assert kind_of(raw, autos).kind is Kind.HUMAN
+
+
+def test_a_person_announcing_leave_with_the_quote_is_human(autos: AutoPatterns) -> None:
+    body = (
+        "Hallo Herr Weber, ich bin ab morgen im Urlaub bis einschließlich 27.07., danach kümmere ich mich.\n\n"
+        "Am 04.07.2025 um 02:43 schrieb Markus Weber <m.weber@example.test>:\n> Bitte zahlen Sie.\n"
+    )
+    assert kind_of(mail("", body, subject="AW: Zahlungserinnerung"), autos).kind is Kind.HUMAN
+    assert (
+        kind_of(mail("", body.split("\n\n")[0], subject="AW: Zahlungserinnerung"), autos).kind
+        is Kind.AUTO_REPLY
+    )
 
 
 def test_challenge_response_is_an_auto_reply(autos: AutoPatterns) -> None:
@@ -431,6 +456,11 @@ def test_postmaster_writing_normally_is_not_a_bounce(autos: AutoPatterns) -> Non
     assert kind_of(raw, autos).kind is Kind.HUMAN
 
 
+def test_a_complaint_about_undelivered_goods_is_human(autos: AutoPatterns) -> None:
+    body = "The goods were not delivered yet, so the balance could not be delivered either. The address does not exist?"
+    assert kind_of(mail("", body, subject="Undelivered goods - order 42"), autos).kind is Kind.HUMAN
+
+
 def test_a_customer_writing_about_a_returned_mail_is_human(autos: AutoPatterns) -> None:
     raw = mail(
         "",
@@ -484,4 +514,4 @@ def test_detection_is_fast(autos: AutoPatterns) -> None:
     for _ in range(500):
         for msg in messages:
             detect_kind(msg, autos)
-    assert time.perf_counter() - start < 1.0  # 1000 messages
+    assert time.perf_counter() - start < 2.0  # 1000 messages: about 0.3 s when idle

@@ -437,6 +437,19 @@ def test_a_bare_forward_gives_the_forwarded_text(quotes: QuotePatterns) -> None:
     assert extract_reply(text, quotes) == "Your transfer of USD 5,000 was sent."
 
 
+def test_nothing_above_a_reply_header_is_an_empty_reply(quotes: QuotePatterns) -> None:
+    # Outlook "reply" with no new text (e.g. only an attachment): our own reminder is not their text
+    text = "From: Alice <alice@example.test>\nSent: Monday\nTo: Bob\nSubject: Reminder\n\nWhen will you pay?"
+    assert extract_reply(text, quotes) == ""
+    assert extract_reply("Sent from my iPhone\n\n* * *\n\n" + text, quotes) == ""
+    assert extract_reply("> When will you pay?\n> Alice", quotes) == ""
+
+
+def test_forwarded_subject_makes_a_header_block_a_forward(quotes: QuotePatterns) -> None:
+    text = "From: Bank <bank@example.test>\nSent: Monday\nTo: Bob\nSubject: Payment advice\n\nUSD 5,000 sent to Ningbo Haoxin."
+    assert extract_reply(text, quotes, forwarded=True) == "USD 5,000 sent to Ningbo Haoxin."
+
+
 def test_a_forward_quoted_whole_by_apple_mail(quotes: QuotePatterns) -> None:
     text = "> Begin forwarded message:\n>\n> From: Bank <bank@example.test>\n> Subject: Transfer\n>\n> Transfer sent.\n"
     assert extract_reply(text, quotes) == "Transfer sent."
@@ -472,7 +485,7 @@ def test_long_hostile_input_is_fast(quotes: QuotePatterns) -> None:
     start = time.perf_counter()
     extract_reply("Paid.\n\n" + nasty, quotes)
     extract_reply(lines, quotes)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 2.0  # linear scans: about 0.1 s when the machine is idle
 
 
 def test_typical_replies_are_fast(quotes: QuotePatterns) -> None:
@@ -480,7 +493,7 @@ def test_typical_replies_are_fast(quotes: QuotePatterns) -> None:
     start = time.perf_counter()
     for _ in range(300):
         extract_reply(text, quotes)
-    assert time.perf_counter() - start < 0.5  # 300 messages in well under a second
+    assert time.perf_counter() - start < 1.0  # 300 messages: about 0.1 s when idle
 
 
 def test_a_new_client_is_data_not_code() -> None:

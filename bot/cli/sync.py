@@ -21,7 +21,7 @@ from rich.progress import (
 
 from bot.cli.common import EXIT_ERROR, handles_bot_errors, load, open_store
 from bot.cli.main import app
-from bot.daemon import Daemon, load_knowledge, sync_all, utcnow
+from bot.daemon import Daemon, DaemonOptions, build_ticker, load_knowledge, sync_all, utcnow
 from bot.errors import InputError
 from bot.services.ingest import ProgressFn
 
@@ -95,11 +95,13 @@ def sync(
     knowledge = load_knowledge(config)
     with open_store(ctx, config) as store, progress_bar(progress) as advance:
         outcomes = sync_all(config, store, knowledge, now=when, progress=advance)
+        planned = build_ticker(config, store)(when)  # then plan and draft what is due, as of --now
     for outcome in outcomes:
         if outcome.report is not None:
             typer.echo(f"{outcome.name}: {outcome.report.summary()}")
         else:
             typer.echo(f"error: {outcome.error}", err=True)
+    typer.echo(f"plan: {planned.summary()}")
     if any(o.error is not None for o in outcomes):
         raise typer.Exit(EXIT_ERROR)
 
@@ -115,4 +117,4 @@ def run(
     config = load(ctx)
     knowledge = load_knowledge(config)
     with open_store(ctx, config) as store:
-        Daemon(config, store, knowledge).run_forever()
+        Daemon(config, store, knowledge, DaemonOptions(tick=build_ticker(config, store))).run_forever()

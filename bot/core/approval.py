@@ -18,12 +18,13 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from bot.core.model import Draft
+from bot.core.model import Draft, Order
+from bot.core.ordernumbers import order_ids_in
 
 MAC_BYTES = 16  # 128 bits: forging needs 2**128 tries; 26 base-32 characters
 MAX_TOKEN_CHARS = 64  # anything longer is not ours; checked before any work
@@ -198,6 +199,7 @@ _SNOOZE = re.compile(
 )
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _UNIT_ALIASES = {"小时": "h", "天": "d", "周": "w"}
+_WORDS = re.compile(r"[^\w]+")
 _TRAILING = "!！.。,，~ "
 MAX_SNOOZE = timedelta(days=180)
 HELP = "answer with one word: approve, skip, snooze 3d, paid or stop; or an edit between markers"
@@ -256,3 +258,18 @@ def parse_duration(text: str) -> timedelta | None:
     """'3d', '2w', '5h' (also '3 days') -> timedelta, for `queue snooze ID DURATION`."""
     command = _word(f"snooze {text.strip()}")
     return command.snooze if command.kind is CommandKind.SNOOZE else None
+
+
+def foreign_mentions(text: str, own: Sequence[Order], others: Iterable[Order]) -> list[str]:
+    """Other orders' ids and other customers' names that an edited text mentions: a sign it was
+    pasted from another customer's mail, so it is held back and the approver asked again."""
+    own_ids = {o.order_id for o in own}
+    own_names = {o.customer_name.strip().lower() for o in own}
+    strangers = [o for o in others if o.order_id not in own_ids]
+    found = order_ids_in(text, [o.order_id for o in strangers])
+    lowered = f" {_WORDS.sub(' ', text.lower())} "
+    for order in strangers:
+        name = order.customer_name.strip().lower()
+        if len(name) >= 4 and name not in own_names and f" {_WORDS.sub(' ', name)} " in lowered:
+            found.append(order.customer_name)
+    return list(dict.fromkeys(found))

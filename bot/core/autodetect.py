@@ -14,6 +14,8 @@ Decisions, documented here because callers depend on them:
 - "Auto-Submitted: no" makes a message human whatever its subject says (RFC 3834 section 5).
 - "X-Auto-Response-Suppress" alone proves nothing: Outlook sets it on ordinary mail too.
 - "Precedence: bulk/junk" counts only without list headers: a customer may write through a list.
+- An out-of-office phrase in the body alone (no header, no subject) counts only when the text
+  quotes nothing: vacation responders do not quote, people answering from a phone do.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _SMTP_CODE = re.compile(r"(?:^|[\s(\[])([45])[0-5]\d(?:[ -](?=\D)|$)", re.MULTILINE)
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 _ORIGINAL_TO = re.compile(r"^to:[ \t]*([^\n]{1,300})", re.IGNORECASE | re.MULTILINE)
+_QUOTED_LINE = re.compile(r"^>", re.MULTILINE)
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w-]+)", re.IGNORECASE)
 _DSN_FAILED = ("failed",)
 _DSN_DELAYED = ("delayed",)
@@ -65,6 +68,7 @@ class _AutoFile(BaseModel):
     bounce_senders: str = r"^(mailer-daemon|postmaster)(@|$)"
     bounce_subjects: list[str] = []
     bounce_bodies: list[str] = []
+    bounce_notices: list[str] = []
     delay_markers: list[str] = []
     status_hints: dict[str, str] = {}
     recipient_patterns: list[str] = []
@@ -99,6 +103,7 @@ class AutoPatterns:
     bounce_sender: re.Pattern[str]
     bounce_subject: re.Pattern[str]
     bounce_body: re.Pattern[str]
+    bounce_notice: re.Pattern[str]
     delay_marker: re.Pattern[str]
     status_hints: tuple[tuple[re.Pattern[str], str], ...]
     recipient_patterns: tuple[re.Pattern[str], ...]
@@ -130,6 +135,7 @@ class AutoPatterns:
             bounce_sender=c.one(("bounce_senders",), spec.bounce_senders),
             bounce_subject=c.many("bounce_subjects", spec.bounce_subjects),
             bounce_body=c.many("bounce_bodies", spec.bounce_bodies),
+            bounce_notice=c.many("bounce_notices", spec.bounce_notices),
             delay_marker=c.many("delay_markers", spec.delay_markers),
             status_hints=tuple(c.hint(key, status) for key, status in spec.status_hints.items()),
             recipient_patterns=tuple(
@@ -282,8 +288,8 @@ def _free_form_bounce(msg: ParsedMessage, p: AutoPatterns, is_report: bool) -> K
         reason = "delivery report without a readable status part"
     elif daemon and (subject or body):
         reason = f"bounce from {msg.sender.email or 'the null sender'}"
-    elif subject and body:
-        reason = "bounce subject and body"
+    elif subject and p.bounce_notice.search(text):
+        reason = "bounce subject and mail-system notice"
     else:
         return None
     delayed = (
@@ -295,8 +301,11 @@ def _free_form_bounce(msg: ParsedMessage, p: AutoPatterns, is_report: bool) -> K
 
 
 def _null_sender(msg: ParsedMessage) -> bool:
+    """The null reverse-path of RFC 5321 section 4.5.5, which bounces are sent from."""
     path = msg.header("Return-Path")
-    return path is not None and path.strip() in ("<>", "")
+    if path is not None and path.strip() in ("<>", ""):
+        return True
+    return not msg.sender.email and "<>" in (msg.header("From") or "")
 
 
 def _notice(msg: ParsedMessage, p: AutoPatterns) -> str:
@@ -398,6 +407,8 @@ def _by_content(msg: ParsedMessage, p: AutoPatterns) -> KindResult | None:
         return None
     if p.challenge_phrase.search(head):
         return KindResult(Kind.AUTO_REPLY, "challenge-response request")
+    if _QUOTED_LINE.search(msg.text[: p.max_chars]):
+        return None  # a person answering with the history quoted ("I'm on leave from tomorrow")
     phrase = p.body_phrase.search(head)
     if phrase:
         return KindResult(Kind.AUTO_REPLY, f"body says {phrase.group(0)[:60]!r}")

@@ -223,15 +223,18 @@ def pick_date(
     purpose: Purpose,
     *,
     require_cue: bool = False,
+    found: Sequence[FoundDate] | None = None,
 ) -> date | None:
     """The date the message promises to pay on (or, for "return", comes back on), else None.
 
     Dates before `base` are ignored for payments (they say when something happened); for a
     return they are kept only when no later date is stated. A date in a sentence that talks
     about paying (or returning) beats one that does not; with `require_cue` only such a
-    date counts.
+    date counts. `found`: the result of find_dates for this text, when the caller has it.
     """
-    found = [f for f in find_dates(text, base, patterns, languages) if f.value <= base + MAX_AHEAD]
+    if found is None:
+        found = find_dates(text, base, patterns, languages)
+    found = [f for f in found if f.value <= base + MAX_AHEAD]
     if not found:
         return _dateparser_fallback(text, base, patterns, languages, purpose)
     cue = patterns.pay_cue if purpose == "payment" else patterns.return_cue
@@ -273,6 +276,15 @@ def _resolve(
         return _day_month(groups, phrase.language, spec.order, base, patterns)
     if groups.get("d"):
         return _day_of_month(int(groups["d"]), base)
+    if groups.get("m"):  # "end of March", "Anfang April", "8月底"
+        first = _day_month(
+            {"d": "1", "m": groups["m"], "y": groups.get("y")},
+            phrase.language,
+            "dmy",
+            base,
+            patterns,
+        )
+        return None if first is None else _anchor(first, spec.anchor or "month_start")
     return _offset(groups.get("n"), phrase, base, patterns)
 
 
@@ -426,7 +438,7 @@ def _search(sentence: str, lang: str, base: date) -> date | None:
     }
     try:
         hits = search_dates(sentence[:300], languages=[lang], settings=settings)
-    except Exception:  # dateparser raises on languages it lacks and on odd input
+    except (ValueError, LookupError, TypeError, AttributeError):  # unknown language, odd input
         return None
     for _, value in hits or ():
         if base <= value.date() <= base + MAX_AHEAD:

@@ -24,6 +24,15 @@ CLAUSE_END_RE = re.compile(r"[.!?;。！？；\n,，、:：]")
 DIGIT_DOT_RE = re.compile(r"(?<=\d)\.(?=\d)")
 SENTENCE_END_RE = re.compile(r"[.!?;。！？；\n]")
 CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+# Patterns of these languages need their script in the text; skipping them saves time.
+SCRIPT_LANGUAGES = (
+    ("zh", re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")),
+    ("ja", re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")),
+    ("ko", re.compile(r"[\uac00-\ud7af]")),
+    ("ar", re.compile(r"[\u0600-\u06ff]")),
+    ("ru", re.compile(r"[\u0400-\u04ff]")),
+)
+NEEDS_SCRIPT = frozenset(lang for lang, _ in SCRIPT_LANGUAGES)
 SLIP_TYPES = ("image/", "application/pdf")
 SCORED_INTENTS = frozenset(i.value for i in Intent) - {Intent.NONE.value, Intent.OTHER.value}
 
@@ -61,9 +70,9 @@ class PatternSpec(_Model):
 
 
 class IntentSpec(_Model):
-    weight: float = Field(1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0)
     negatable: bool = False
-    negation_window: int | None = Field(None, ge=0)  # overrides negation.window_before
+    negation_window: int | None = Field(default=None, ge=0)  # overrides negation.window_before
     past_only: bool = False
     patterns: dict[str, list[Annotated[PatternSpec, BeforeValidator(_as_spec)]]]
 
@@ -75,13 +84,13 @@ class CueSpec(_Model):
 
 
 class NegationSpec(_Model):
-    window_before: int = Field(40, ge=0)
-    window_after: int = Field(12, ge=0)
+    window_before: int = Field(default=40, ge=0)
+    window_after: int = Field(default=12, ge=0)
     cues: dict[str, CueSpec] = {}
 
 
 class SlipSpec(_Model):
-    max_words: float = Field(25, ge=0)
+    max_words: float = Field(default=25, ge=0)
     weight: float = 5.0
     weight_with_text: float = 1.5
     generic_weight: float = 1.5
@@ -89,17 +98,17 @@ class SlipSpec(_Model):
 
 
 class DatedPromiseSpec(_Model):
-    bonus: float = Field(2.0, ge=0)
+    bonus: float = Field(default=2.0, ge=0)
 
 
 class ContrastSpec(_Model):
-    factor: float = Field(1.0, gt=0)
+    factor: float = Field(default=1.0, gt=0)
     cues: Regex | None = None
 
 
 class IntentsFile(_Model):
     threshold: float = 1.0
-    max_extra_bonus: float = Field(0.5, ge=0)
+    max_extra_bonus: float = Field(default=0.5, ge=0)
     dated_promise: DatedPromiseSpec = DatedPromiseSpec()
     contrast: ContrastSpec = ContrastSpec()
     priority: list[IntentName] = []
@@ -186,9 +195,7 @@ class IntentPatterns:
         )
 
 
-def _compile_patterns(
-    intents: Mapping[str, IntentSpec], window: int
-) -> Iterable[CompiledPattern]:
+def _compile_patterns(intents: Mapping[str, IntentSpec], window: int) -> Iterable[CompiledPattern]:
     for name, spec in intents.items():
         for language, entries in spec.patterns.items():
             for entry in entries:
@@ -242,8 +249,11 @@ def score_intents(
     """
     clean = normalise(text)
     turn = _contrast_at(clean, patterns)
+    scripts = {lang for lang, regex in SCRIPT_LANGUAGES if regex.search(clean)}
     matches: dict[Intent, list[float]] = {}
     for pattern in patterns.patterns:
+        if pattern.language in NEEDS_SCRIPT and pattern.language not in scripts:
+            continue  # no Han in the text: the Chinese patterns cannot match
         for found in pattern.regex.finditer(clean):
             if not _cancelled(clean, found, pattern, patterns):
                 factor = patterns.contrast_factor if found.start() >= turn else 1.0

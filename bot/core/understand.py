@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.core.autodetect import AutoPatterns, KindResult, detect_kind
-from bot.core.dates import DatePatterns, pick_date
+from bot.core.dates import DatePatterns, find_dates, pick_date
 from bot.core.intent import IntentPatterns, IntentResult, score_intents
 from bot.core.language import detect_language
 from bot.core.model import Intent, Kind, ParsedMessage, Understanding
@@ -26,9 +26,6 @@ from bot.core.yamldoc import YamlDoc
 from bot.errors import RuleError
 
 RULE_FILES = ("intents", "quotes", "autoreply", "orders")
-# Intents whose date we report: a promise's payment date, an absence's return date. A date in
-# a middleman's excuse is usually when *his* customer pays, not when we get paid.
-DATED_INTENTS = frozenset({Intent.PROMISE, Intent.ABSENT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +68,26 @@ def classify(
     kind = detect_kind(msg, rules.auto)
     if kind.kind == Kind.BOUNCE:
         return _bounce(kind)
-    reply_text = extract_reply(msg.text, rules.quotes)
-    language = detect_language(reply_text) or detect_language(f"{msg.subject}\n{msg.text}")
-    base = msg.date or received_at
+    text = extract_reply(msg.text, rules.quotes)
+    language = detect_language(text) or detect_language(f"{msg.subject}\n{msg.text}")
+    when = msg.date or received_at
+    day = when.date() if when is not None else None
     languages = [language, "en"] if language else []
-    result = _intent(kind.kind, reply_text, msg, rules, _promised(reply_text, base, languages, rules))
+    if kind.kind == Kind.AUTO_REPLY:
+        result = IntentResult(Intent.ABSENT, ())
+        found = _return_date(f"{msg.subject}\n{text or msg.text}", day, languages, rules)
+    else:
+        result, found = _human(text, msg, day, languages, rules)
     return Understanding(
         kind=kind.kind,
         intent=result.intent,
         language=language,
-        date=_date(kind.kind, result.intent, msg, reply_text, languages, base, rules),
-        order=first_order_number(msg.subject, reply_text, rules.orders),
-        reply_text=reply_text,
+        date=found,
+        order=first_order_number(msg.subject, text, rules.orders),
+        reply_text=text,
         bounce_recipient=kind.bounce_recipient,
         bounce_status=kind.bounce_status,
-        scores=tuple((name, float(score)) for name, score in result.scores),
+        scores=result.scores,
     )
 
 
@@ -103,42 +105,29 @@ def _bounce(kind: KindResult) -> Understanding:
     )
 
 
-def _intent(
-    kind: Kind, text: str, msg: ParsedMessage, rules: UnderstandingRules, dated: bool
-) -> IntentResult:
-    if kind == Kind.BOUNCE:
-        return IntentResult(Intent.NONE, ())
-    if kind == Kind.AUTO_REPLY:
-        return IntentResult(Intent.ABSENT, ())
-    return score_intents(text, rules.intents, msg.attachments, dated=dated)
+def _human(
+    text: str, msg: ParsedMessage, day: date | None, languages: list[str], rules: UnderstandingRules
+) -> tuple[IntentResult, date | None]:
+    """Intent and date of a person's reply; a coming date in a sentence about paying is a promise.
+
+    The date is the promised payment date (intent promise) or the return date (absent).
+    """
+    if day is None or not text:
+        return score_intents(text, rules.intents, msg.attachments), None
+    found = find_dates(text, day, rules.dates, languages)
+    cued = pick_date(text, day, rules.dates, languages, "payment", require_cue=True, found=found)
+    result = score_intents(text, rules.intents, msg.attachments, dated=cued is not None)
+    if result.intent == Intent.PROMISE:
+        return result, pick_date(text, day, rules.dates, languages, "payment", found=found)
+    if result.intent == Intent.ABSENT:
+        return result, pick_date(text, day, rules.dates, languages, "return", found=found)
+    return result, None
 
 
-def _promised(
-    text: str, base: datetime | None, languages: list[str], rules: UnderstandingRules
-) -> bool:
-    """The text names a coming date in a sentence about paying: a promise, even if unsaid."""
-    if base is None or not text:
-        return False
-    found = pick_date(text, base.date(), rules.dates, languages, "payment", require_cue=True)
-    return found is not None
-
-
-def _date(
-    kind: Kind,
-    intent: Intent,
-    msg: ParsedMessage,
-    text: str,
-    languages: list[str],
-    base: datetime | None,
-    rules: UnderstandingRules,
+def _return_date(
+    text: str, day: date | None, languages: list[str], rules: UnderstandingRules
 ) -> date | None:
-    """The return date of an auto-reply or absent boss; the promised date of a payment."""
-    if base is None or kind == Kind.BOUNCE or intent not in DATED_INTENTS:
-        return None
-    if kind == Kind.AUTO_REPLY or intent == Intent.ABSENT:
-        source = f"{msg.subject}\n{text or msg.text}" if kind == Kind.AUTO_REPLY else text
-        return pick_date(source, base.date(), rules.dates, languages, "return")
-    return pick_date(text, base.date(), rules.dates, languages, "payment")
+    return None if day is None else pick_date(text, day, rules.dates, languages, "return")
 
 
 def first_order_number(subject: str, text: str, patterns: OrderPatterns) -> str | None:

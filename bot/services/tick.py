@@ -17,43 +17,28 @@ the approval work turns them into mail.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Protocol
-from uuid import uuid4
+from typing import Protocol
 
 from bot.config import Config, MailboxConfig
-from bot.core.drafting import reply_threading
 from bot.core.model import Direction, Draft, DraftStatus, Order, OrderStatus
 from bot.core.policy import Action, Decision, Event, events_from_records, next_action
 from bot.core.ruleset import Ruleset
 from bot.errors import BotError
 from bot.ports import MessageRecord
-from bot.services.letters import Letter, compose
+from bot.services.letters import Letter, Renderer, compose
 from bot.services.plan import audit_detail
 
 log = logging.getLogger(__name__)
 
 FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)  # "only a new message or status change wakes it"
 MAIL_ACTIONS = frozenset({Action.FOLLOW_UP, Action.ANSWER, Action.ESCALATE})
+RULES_KEY = "rules"
 LIVE = (DraftStatus.PENDING, DraftStatus.APPROVED, DraftStatus.SNOOZED, DraftStatus.HELD)
-
-
-class Rendered(Protocol):
-    @property
-    def subject(self) -> str: ...
-    @property
-    def body(self) -> str: ...
-    @property
-    def language(self) -> str: ...
-
-
-class Renderer(Protocol):
-    """bot.adapters.templates.SandboxedRenderer."""
-
-    def render(self, name: str, language: str, context: Mapping[str, Any]) -> Rendered: ...
 
 
 class DueOrdersLike(Protocol):
@@ -68,6 +53,9 @@ class TickStore(Protocol):
 
     def due_orders(self, now: datetime, *, limit: int | None = None) -> DueOrdersLike: ...
     def commit_watermark(self, value: int) -> None: ...
+    def tick_value(self, name: str) -> int | None: ...
+    def set_tick_value(self, name: str, value: int) -> None: ...
+    def replan_open_orders(self) -> int: ...
     def set_next_due(self, order_id: str, at: datetime | None) -> None: ...
     def get_order(self, order_id: str) -> Order: ...
     def customer_orders(self, customer_email: str) -> list[Order]: ...
@@ -129,6 +117,7 @@ def run_tick(
     """Plan every due order as of `now` (aware) and write the drafts that are due."""
     opts = options or TickOptions()
     report = TickReport()
+    _rules_changed(store, ruleset)
     due = store.due_orders(now)
     mails: list[_Due] = []
     for order_id in due.order_ids:
@@ -144,6 +133,25 @@ def run_tick(
     store.commit_watermark(due.watermark)
     log.info("tick %s: %s", now.isoformat(), report.summary())
     return report
+
+
+def rules_fingerprint(ruleset: Ruleset) -> int:
+    """A 63-bit digest of the rules' content (not of where they were read from)."""
+    text = ruleset.model_dump_json(exclude={"source"})
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
+
+
+def _rules_changed(store: TickStore, ruleset: Ruleset) -> None:
+    """New rules (edited, or changed while dunbot was down) apply to every open order now."""
+    digest = rules_fingerprint(ruleset)
+    known = store.tick_value(RULES_KEY)
+    if known == digest:
+        return
+    if known is not None:
+        count = store.replan_open_orders()
+        store.audit("rules.changed", order_id=None, detail=f"{count} open order(s) re-planned")
+        log.info("tick: rules changed; %d open order(s) re-planned", count)
+    store.set_tick_value(RULES_KEY, digest)
 
 
 def _failed(
@@ -173,9 +181,10 @@ def _plan_one(
     order = store.get_order(order_id)
     sent = store.drafts_for_order(order_id, [DraftStatus.SENT])
     history = history_of(store.messages_for_order(order_id), sent)
-    live = _live_drafts(store, order_id, history, now, opts, report)
-    if live:
-        store.set_next_due(order_id, min(_recheck(d, now, opts) for d in live))
+    live = store.drafts_for_order(order_id, LIVE)
+    live = _supersede(store, live, lambda d, _r: _stale(d, now, opts), report)
+    if any(d.status is not DraftStatus.PENDING for d, _ in live):  # the approval work has it
+        store.set_next_due(order_id, now + opts.stale_after)
         return None
     report.planned += 1
     decision = next_action(
@@ -189,6 +198,10 @@ def _plan_one(
     )
     report.decisions[order_id] = decision
     store.audit("plan.decision", order_id=order_id, detail=audit_detail(decision, now))
+    live = _supersede(store, live, lambda _d, rule: _overtaken(rule, decision), report)
+    if live:  # the pending draft still says what the rules say: it stands
+        store.set_next_due(order_id, min(d.created_at + opts.stale_after for d, _ in live))
+        return None
     _side_effects(store, config, order, decision, report)
     if _mail_due(decision, now):
         return _Due(order, decision, tuple(history))
@@ -210,7 +223,7 @@ def history_of(records: Sequence[MessageRecord], sent: Sequence[tuple[Draft, str
     events += [
         Event(
             Direction.OUT,
-            d.due_at if d.due_at > d.created_at else d.created_at,
+            max(d.created_at, d.due_at),
             subject=d.subject,
             message_id=d.message_id,
             references=d.references,
@@ -222,41 +235,37 @@ def history_of(records: Sequence[MessageRecord], sent: Sequence[tuple[Draft, str
     return sorted(events, key=lambda e: e.at)
 
 
-def _live_drafts(
+def _supersede(
     store: TickStore,
-    order_id: str,
-    history: Sequence[Event],
-    now: datetime,
-    opts: TickOptions,
+    live: Sequence[tuple[Draft, str]],
+    why_not: Callable[[Draft, str], str | None],
     report: TickReport,
-) -> list[Draft]:
-    """The order's drafts still in play; stale or overtaken pending ones are superseded."""
-    kept: list[Draft] = []
-    for draft, _rule in store.drafts_for_order(order_id, LIVE):
-        why = _stale(draft, history, now, opts)
+) -> list[tuple[Draft, str]]:
+    """Supersede the drafts `why_not` has a reason against; their other orders are re-planned."""
+    kept: list[tuple[Draft, str]] = []
+    for draft, rule in live:
+        why = why_not(draft, rule)
         if why is None:
-            kept.append(draft)
+            kept.append((draft, rule))
             continue
         store.set_draft_status(draft.draft_id, DraftStatus.SUPERSEDED, reason=why)
         report.superseded += 1
+        for other in draft.order_ids:
+            store.set_next_due(other, None)
     return kept
 
 
-def _stale(draft: Draft, history: Sequence[Event], now: datetime, opts: TickOptions) -> str | None:
-    if draft.status is not DraftStatus.PENDING:
-        return None
-    if now - draft.created_at >= opts.stale_after:
+def _stale(draft: Draft, now: datetime, opts: TickOptions) -> str | None:
+    if draft.status is DraftStatus.PENDING and now - draft.created_at >= opts.stale_after:
         return f"not approved within {opts.stale_after.days} day(s): re-planned, never sent stale"
-    replies = [e for e in history if e.direction is Direction.IN and e.at > draft.created_at]
-    if replies:
-        return f"the customer wrote on {replies[-1].at.date()} after it was drafted: re-planned"
     return None
 
 
-def _recheck(draft: Draft, now: datetime, opts: TickOptions) -> datetime:
-    if draft.status is DraftStatus.PENDING:
-        return max(draft.created_at + opts.stale_after, now + timedelta(minutes=1))
-    return now + opts.stale_after  # approved/snoozed/held: the approval work moves it on
+def _overtaken(rule: str, decision: Decision) -> str | None:
+    """A pending draft stands while the rules still pick the same rule for its order."""
+    if rule == decision.rule_id:
+        return None
+    return f"the plan changed since it was drafted: now {decision.rule_id} ({decision.reason})"
 
 
 def _reliable_payer(store: TickStore, order: Order) -> bool:
@@ -367,11 +376,6 @@ def _draft_group(
         store.set_next_due(item.order.order_id, now + opts.stale_after)
 
 
-def new_message_id(domain: str) -> str:
-    """A fixed Message-ID for a draft (without angle brackets), in the mailbox's domain."""
-    return f"{uuid4()}@{domain or 'dunbot.invalid'}"
-
-
 __all__ = [
     "FAR_FUTURE",
     "Renderer",
@@ -379,8 +383,6 @@ __all__ = [
     "TickReport",
     "TickStore",
     "history_of",
-    "new_message_id",
     "next_look",
     "run_tick",
-    "reply_threading",
 ]

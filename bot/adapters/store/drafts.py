@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
@@ -35,6 +35,8 @@ from bot.core.model import Direction, Draft, DraftStatus, Order, OrderStatus
 from bot.errors import BotError
 
 _SEP = "\n"
+_CHUNK = 500
+NEVER = datetime(9000, 1, 1, tzinfo=UTC)  # parked: only news or a status change wakes it
 WATERMARK = "messages"
 # Drafts that still speak for their orders: the tick makes no other draft for them meanwhile.
 LIVE_STATUSES = (
@@ -73,45 +75,70 @@ class DraftsMixin:
     # --- due orders ----------------------------------------------------------------------------
 
     def due_orders(self, now: datetime, *, limit: int | None = None) -> DueOrders:
-        """Open orders whose next_due_at passed or is NULL, plus those with new messages."""
+        """Open orders whose next_due_at passed or is NULL, plus those with new messages.
+
+        Both look-ups walk an index (ix_orders_next_due_at, the messages primary key); the
+        status is checked on the few rows found, and a closed order found this way is parked
+        at NEVER so it is not found again."""
         with self._engine.begin() as conn:
             mark = int(
                 conn.scalar(select(tick_state.c.value).where(tick_state.c.name == WATERMARK)) or 0
             )
             top = int(conn.scalar(select(func.max(messages.c.id))) or 0)
-            due = select(orders.c.order_id).where(
-                orders.c.status == OrderStatus.OPEN.value,
-                or_(orders.c.next_due_at.is_(None), orders.c.next_due_at <= now),
+            due = select(orders.c.order_id, orders.c.status).where(
+                or_(orders.c.next_due_at.is_(None), orders.c.next_due_at <= now)
             )
-            found = list(conn.scalars(due.order_by(orders.c.next_due_at).limit(limit)))
+            found = {row.order_id: row.status for row in conn.execute(due.limit(limit))}
             changed = (
                 select(messages.c.order_id)
-                .join(orders, orders.c.order_id == messages.c.order_id)
-                .where(
-                    messages.c.id > mark,
-                    messages.c.id <= top,
-                    orders.c.status == OrderStatus.OPEN.value,
-                )
+                .where(messages.c.id > mark, messages.c.id <= top, messages.c.order_id.is_not(None))
                 .distinct()
             )
-            found += list(conn.scalars(changed))
-        return DueOrders(tuple(dict.fromkeys(found)), top)
+            news = [o for o in conn.scalars(changed) if o not in found]
+            for chunk in _chunks(news):
+                query = select(orders.c.order_id, orders.c.status).where(
+                    orders.c.order_id.in_(chunk)
+                )
+                found.update({row.order_id: row.status for row in conn.execute(query)})
+            closed = [o for o, status in found.items() if status != OrderStatus.OPEN.value]
+            for chunk in _chunks(closed):
+                conn.execute(
+                    update(orders).where(orders.c.order_id.in_(chunk)).values(next_due_at=NEVER)
+                )
+        return DueOrders(tuple(sorted(o for o in found if o not in closed)), top)
 
     def commit_watermark(self, value: int) -> None:
         """Every message up to messages.id `value` has been planned for."""
+        self.set_tick_value(WATERMARK, value)
+
+    def tick_value(self, name: str) -> int | None:
+        """A named counter of the tick (the message watermark, the rules fingerprint)."""
+        with self._engine.begin() as conn:
+            value = conn.scalar(select(tick_state.c.value).where(tick_state.c.name == name))
+        return None if value is None else int(value)
+
+    def set_tick_value(self, name: str, value: int) -> None:
         with self._engine.begin() as conn:
             done = conn.execute(
-                update(tick_state).where(tick_state.c.name == WATERMARK).values(value=value)
+                update(tick_state).where(tick_state.c.name == name).values(value=value)
             )
             if not done.rowcount:
-                conn.execute(insert(tick_state).values(name=WATERMARK, value=value))
+                conn.execute(insert(tick_state).values(name=name, value=value))
+
+    def replan_open_orders(self) -> int:
+        """Every open order is planned at the next tick (after a rules change); how many."""
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(orders)
+                .where(orders.c.status == OrderStatus.OPEN.value)
+                .values(next_due_at=None)
+            )
+        return int(result.rowcount or 0)
 
     def set_next_due(self, order_id: str, at: datetime | None) -> None:
         """When the tick looks at this order again (None: at the next tick)."""
         with self._engine.begin() as conn:
-            conn.execute(
-                update(orders).where(orders.c.order_id == order_id).values(next_due_at=at)
-            )
+            conn.execute(update(orders).where(orders.c.order_id == order_id).values(next_due_at=at))
 
     def next_due(self, order_id: str) -> datetime | None:
         with self._engine.begin() as conn:
@@ -228,6 +255,11 @@ class DraftsMixin:
             detail = f"{draft_id}: {old} -> {status.value}: {reason}"
             for order_id in list(linked):
                 self._audit(conn, "draft.status", order_id, detail, now)
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
 
 
 def _join(values: Sequence[str]) -> str:

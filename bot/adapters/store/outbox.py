@@ -11,8 +11,7 @@ sender died): such a claim is marked `resumed`, and the service looks before sen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -38,8 +37,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.store.rows import clean
 from bot.adapters.store.tables import UtcDateTime, audit, draft_orders, drafts, metadata
-from bot.core.model import DraftStatus
-from bot.ports import OutboxItem, OutboxState
+from bot.core.model import DraftStatus, Order
+from bot.ports import NewOutboxItem, OutboxItem, OutboxState
 
 _SEP = "\n"
 
@@ -79,23 +78,11 @@ approval_uses = Table(
 )
 
 
-class _HasEngine(Protocol):
+class _Store(Protocol):
     @property
     def engine(self) -> Engine: ...
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NewOutboxItem:
-    """What `enqueue` stores: a rendered message for an approved draft."""
-
-    draft_id: str
-    mailbox: str
-    order_ids: tuple[str, ...]
-    message_id: str
-    sender: str
-    recipients: tuple[str, ...]
-    journal: str | None
-    raw: bytes
+    def get_order(self, order_id: str) -> Order: ...
 
 
 def _noop(point: str) -> None:
@@ -105,8 +92,13 @@ def _noop(point: str) -> None:
 class SqlOutbox:
     """Outbox rows and approval-token uses in the SqlStore's database."""
 
-    def __init__(self, store: _HasEngine) -> None:
+    def __init__(self, store: _Store) -> None:
+        self._store = store
         self._engine = store.engine
+
+    def get_order(self, order_id: str) -> Order:
+        """The order (OrderLookupError if none), for the recipient check before sending."""
+        return self._store.get_order(order_id)
 
     # --- queueing ------------------------------------------------------------------------------
 
@@ -121,8 +113,16 @@ class SqlOutbox:
                 if token is not None:
                     _use_token(conn, item.draft_id, token, now)
                 conn.execute(insert(outbox).values(_new_row(item, now)))
-                _set_draft(conn, item.draft_id, DraftStatus.APPROVED, "approved: queued to send", now)
-                _audit(conn, "outbox.queued", item, f"{item.message_id} to {', '.join(item.recipients)}", now)
+                _set_draft(
+                    conn, item.draft_id, DraftStatus.APPROVED, "approved: queued to send", now
+                )
+                _audit(
+                    conn,
+                    "outbox.queued",
+                    item,
+                    f"{item.message_id} to {', '.join(item.recipients)}",
+                    now,
+                )
         except IntegrityError:
             return False
         return True
@@ -206,7 +206,9 @@ class SqlOutbox:
             before_commit("before_commit")
         return True
 
-    def retry_later(self, outbox_id: int, *, owner: str, at: datetime, error: str, now: datetime) -> bool:
+    def retry_later(
+        self, outbox_id: int, *, owner: str, at: datetime, error: str, now: datetime
+    ) -> bool:
         """Back to queued until `at` (a temporary failure), with the reason kept."""
         with self._engine.begin() as conn:
             done = conn.execute(
@@ -296,7 +298,9 @@ def _use_token(conn: Connection, draft_id: str, token: tuple[str, str, str], now
     )
 
 
-def _set_draft(conn: Connection, draft_id: str, status: DraftStatus, reason: str, now: datetime) -> None:
+def _set_draft(
+    conn: Connection, draft_id: str, status: DraftStatus, reason: str, now: datetime
+) -> None:
     """The draft's status and its order links' (the tick's tables), in the caller's transaction."""
     conn.execute(
         update(drafts)
@@ -308,9 +312,16 @@ def _set_draft(conn: Connection, draft_id: str, status: DraftStatus, reason: str
     )
 
 
-def _audit(conn: Connection, event: str, item: NewOutboxItem | OutboxItem, detail: str, now: datetime) -> None:
+def _audit(
+    conn: Connection, event: str, item: NewOutboxItem | OutboxItem, detail: str, now: datetime
+) -> None:
     rows = [
-        {"at": now, "event": event, "order_id": order_id, "detail": clean(f"{item.draft_id}: {detail}")}
+        {
+            "at": now,
+            "event": event,
+            "order_id": order_id,
+            "detail": clean(f"{item.draft_id}: {detail}"),
+        }
         for order_id in item.order_ids or (None,)
     ]
     conn.execute(insert(audit), rows)
@@ -358,4 +369,4 @@ def _item(row: Row[Any], *, resumed: bool = False) -> OutboxItem:
     )
 
 
-__all__ = ["NewOutboxItem", "SqlOutbox", "Sequence", "approval_uses", "outbox"]
+__all__ = ["NewOutboxItem", "SqlOutbox", "approval_uses", "outbox"]

@@ -1,0 +1,437 @@
+"""The approval queue's answers: approve / reject / snooze from the command line or by email reply.
+
+The command line is trusted (whoever runs it owns the database). An email reply counts only when
+it comes from a configured approver, carries a token minted for that approver and this draft's
+exact content (`bot.core.approval`), is not expired and not used before, and (when the config
+names a trusted Authentication-Results authserv-id) passed DMARC or DKIM there. Anything short
+of that changes nothing: it is logged, and the approvers (never the sender of a forgery) are told.
+
+Mails from dunbot to approvers carry `Auto-Submitted: auto-generated` (RFC 3834 5), and dunbot
+never acts on a message that is itself auto-submitted, so two robots can never loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from enum import StrEnum
+from typing import Protocol
+
+from bot.config import MailboxConfig
+from bot.core.approval import (
+    EDIT_BEGIN,
+    Command,
+    CommandKind,
+    Verdict,
+    VerdictReason,
+    content_digest,
+    find_token,
+    foreign_mentions,
+    mint_token,
+    parse_command,
+    reply_address,
+    subject_tag,
+    verify,
+)
+from bot.core.model import Draft, DraftStatus, Order, OrderStatus, ParsedMessage
+from bot.errors import BotError
+from bot.services.outbox import OutboxPolicy, OutboxStore, queue_draft
+
+log = logging.getLogger(__name__)
+WAITING = (DraftStatus.PENDING, DraftStatus.SNOOZED)
+KNOWN = (*WAITING, DraftStatus.HELD, DraftStatus.APPROVED, DraftStatus.SENT, DraftStatus.REJECTED)
+TOKEN_TTL = timedelta(days=7)
+
+
+class ApprovalError(BotError):
+    """The draft cannot take this answer (already rejected, superseded...); says why."""
+
+
+class ApprovalStore(Protocol):
+    """What answering a draft needs from the database (SqlStore)."""
+
+    def get_draft(self, draft_id: str) -> Draft: ...
+
+    def list_drafts(self, statuses: Iterable[DraftStatus] | None = None) -> list[Draft]: ...
+
+    def set_draft_status(self, draft_id: str, status: DraftStatus, *, reason: str) -> None: ...
+
+    def set_next_due(self, order_id: str, at: datetime | None) -> None: ...
+
+    def get_order(self, order_id: str) -> Order: ...
+
+    def list_orders(self, status: OrderStatus | None = None) -> list[Order]: ...
+
+    def set_order_status(self, order_id: str, status: OrderStatus, *, reason: str) -> None: ...
+
+    def audit(self, event: str, *, order_id: str | None, detail: str) -> None: ...
+
+
+class TokenStore(OutboxStore, Protocol):
+    def use_token(self, draft_id: str, token: tuple[str, str, str], *, now: datetime) -> bool: ...
+
+    def used_tokens(self, draft_id: str) -> set[str]: ...
+
+
+class Outcome(StrEnum):
+    QUEUED = "queued"  # approved (or edited): in the outbox
+    ALREADY = "already"  # approved before: sent once, nothing more
+    REJECTED = "rejected"
+    SNOOZED = "snoozed"
+    PAID = "paid"
+    STOPPED = "stopped"
+    REFUSED = "refused"  # a forgery, an unknown command or a suspicious edit: nothing changed
+    IGNORED = "ignored"  # auto-submitted or carries no token: not an answer at all
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    outcome: Outcome
+    detail: str
+    draft_id: str | None = None
+    notice: str | None = None  # what the approvers should be told, when something went wrong
+
+
+# ---- the command line (trusted) ------------------------------------------------------------------
+
+
+def approve(
+    store: ApprovalStore,
+    outbox: TokenStore,
+    mailbox: MailboxConfig,
+    draft_id: str,
+    *,
+    now: datetime,
+    body: str | None = None,
+    by: str = "the command line",
+    token: tuple[str, str, str] | None = None,
+    policy: OutboxPolicy | None = None,
+) -> Answer:
+    """Queue the draft for sending (with the edited `body` instead of its own, when given)."""
+    draft = store.get_draft(draft_id)
+    if draft.status in (DraftStatus.APPROVED, DraftStatus.SENT):
+        return Answer(Outcome.ALREADY, f"{draft_id} was approved before; it is sent once", draft_id)
+    _must_wait(draft)
+    if body is not None:
+        suspicious = _suspicious_edit(store, draft, body)
+        if suspicious:
+            return _refuse(store, draft, f"the edited text mentions {suspicious}; not sent")
+    policy = policy or OutboxPolicy()
+    if not queue_draft(outbox, draft, mailbox, now=now, body=body, token=token, policy=policy):
+        return Answer(Outcome.ALREADY, f"{draft_id} was queued before; it is sent once", draft_id)
+    what = "edited and approved" if body is not None else "approved"
+    store.audit("draft.approved", order_id=draft.order_ids[0], detail=f"{draft_id} {what} by {by}")
+    return Answer(Outcome.QUEUED, f"{draft_id} {what}; sent at the next sync", draft_id)
+
+
+def reject(store: ApprovalStore, draft_id: str, *, by: str = "the command line") -> Answer:
+    draft = store.get_draft(draft_id)
+    _must_wait(draft)
+    store.set_draft_status(draft_id, DraftStatus.REJECTED, reason=f"skipped by {by}")
+    return Answer(
+        Outcome.REJECTED, f"{draft_id} skipped; the planner decides again later", draft_id
+    )
+
+
+def snooze(
+    store: ApprovalStore,
+    draft_id: str,
+    span: timedelta,
+    *,
+    now: datetime,
+    by: str = "the command line",
+) -> Answer:
+    """Put the draft aside; its orders are looked at again (and re-planned) after `span`."""
+    draft = store.get_draft(draft_id)
+    _must_wait(draft)
+    until = now + span
+    store.set_draft_status(
+        draft_id, DraftStatus.SNOOZED, reason=f"snoozed by {by} until {until.isoformat()}"
+    )
+    for order_id in draft.order_ids:
+        store.set_next_due(order_id, until)
+    return Answer(Outcome.SNOOZED, f"{draft_id} snoozed until {until:%Y-%m-%d %H:%M} UTC", draft_id)
+
+
+def _must_wait(draft: Draft) -> None:
+    if draft.status not in WAITING:
+        raise ApprovalError(
+            f"draft {draft.draft_id} is {draft.status.value}, not waiting for approval; "
+            "see `dunbot queue list`"
+        )
+
+
+def _suspicious_edit(store: ApprovalStore, draft: Draft, body: str) -> str:
+    own = [store.get_order(order_id) for order_id in draft.order_ids]
+    return ", ".join(foreign_mentions(body, own, store.list_orders()))
+
+
+def _refuse(store: ApprovalStore, draft: Draft, why: str) -> Answer:
+    store.audit(
+        "approval.refused",
+        order_id=draft.order_ids[0] if draft.order_ids else None,
+        detail=f"{draft.draft_id}: {why}",
+    )
+    log.warning("approval of %s refused: %s", draft.draft_id, why)
+    return Answer(
+        Outcome.REFUSED,
+        why,
+        draft.draft_id,
+        notice=f"Draft {draft.draft_id}: {why}. Please answer again.",
+    )
+
+
+# ---- asking by email ---------------------------------------------------------------------------
+
+
+def approval_request(
+    draft: Draft,
+    mailbox: MailboxConfig,
+    approver: str,
+    key: bytes,
+    *,
+    now: datetime,
+    context: str = "",
+    ttl: timedelta = TOKEN_TTL,
+) -> bytes:
+    """The mail asking `approver` about a draft: a normal reply returns the token twice (the
+    Reply-To plus-address and the subject tag). Auto-Submitted: auto-generated."""
+    token = mint_token(
+        key,
+        draft_id=draft.draft_id,
+        content_digest=content_digest(draft),
+        approver=approver,
+        expires_at=now + ttl,
+    )
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = mailbox.address
+    msg["To"] = approver
+    msg["Reply-To"] = reply_address(mailbox.address, token)
+    msg["Subject"] = f"{subject_tag(token)} Approve: {draft.subject}"
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = (
+        f"<approval.{draft.draft_id}.{token[:8]}@{mailbox.address.partition('@')[2]}>"
+    )
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(_request_text(draft, context, now + ttl), charset="utf-8")
+    return msg.as_bytes()
+
+
+def _request_text(draft: Draft, context: str, expires: datetime) -> str:
+    return (
+        "\n".join(
+            [
+                f"dunbot drafted a follow-up for order {', '.join(draft.order_ids)} ({draft.reason}).",
+                *([context] if context else []),
+                "",
+                f"To: {', '.join(draft.to)}"
+                + (f"   Cc: {', '.join(draft.cc)}" if draft.cc else ""),
+                f"Subject: {draft.subject}",
+                "",
+                draft.body.rstrip(),
+                "",
+                "Reply with one word: approve (ok, send, 好, 同意, ja), skip, snooze 3d, paid or stop.",
+                (
+                    'To send your own text instead, put it between a line "--- edit below ---" '
+                    'and a line "--- end ---".'
+                ),
+                f"This request expires {expires:%Y-%m-%d %H:%M} UTC.",
+            ]
+        )
+        + "\n"
+    )
+
+
+# ---- answers by email --------------------------------------------------------------------------
+
+
+def is_auto_submitted(message: ParsedMessage) -> bool:
+    """RFC 3834: anything but `Auto-Submitted: no`, or the usual robot headers."""
+    value = (message.header("Auto-Submitted") or "no").strip().lower()
+    robot = any(
+        message.header(h) for h in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress")
+    )
+    precedence = (message.header("Precedence") or "").strip().lower() in (
+        "bulk",
+        "junk",
+        "list",
+        "auto_reply",
+    )
+    return not value.startswith("no") or robot or precedence
+
+
+def authenticated(message: ParsedMessage, authserv_id: str | None) -> bool:
+    """With a trusted authserv-id: an Authentication-Results header from it says dmarc=pass or
+    dkim=pass (RFC 8601); headers from anyone else are ignored. Without one: True."""
+    if not authserv_id:
+        return True
+    for name, value in message.headers:
+        if name.lower() != "authentication-results":
+            continue
+        server, _, results = value.partition(";")
+        if server.strip().split()[0:1] == [authserv_id] and re.search(
+            r"\b(dmarc|dkim)\s*=\s*pass\b", results, re.IGNORECASE
+        ):
+            return True
+    return False
+
+
+def answer_by_mail(
+    store: ApprovalStore,
+    outbox: TokenStore,
+    mailbox: MailboxConfig,
+    message: ParsedMessage,
+    *,
+    key: bytes,
+    now: datetime,
+    reply_text: str,
+    authserv_id: str | None = None,
+    policy: OutboxPolicy | None = None,
+) -> Answer:
+    """Act on an approver's reply (reply_text: the reply without quoted history)."""
+    if is_auto_submitted(message):
+        return Answer(Outcome.IGNORED, "auto-submitted: dunbot never answers a robot")
+    addresses = [a.email for a in (*message.to, *message.cc)]
+    token = find_token(*addresses, message.subject)
+    if token is None:
+        return Answer(Outcome.IGNORED, "no approval token: not an answer to dunbot")
+    sender = message.sender.email
+    if not authenticated(message, authserv_id):
+        return _forged(store, sender, f"the From {sender} did not pass DMARC/DKIM at {authserv_id}")
+    draft, verdict = _match(store, outbox, mailbox, token, sender, key=key, now=now)
+    if draft is None or not verdict.ok:
+        return _forged(store, sender, verdict.detail, draft)
+    command = _command(message.text, reply_text)
+    used = (token, sender, command.kind.value)
+    return _apply(store, outbox, mailbox, draft, command, used, now=now, policy=policy)
+
+
+def _match(
+    store: ApprovalStore,
+    outbox: TokenStore,
+    mailbox: MailboxConfig,
+    token: str,
+    sender: str,
+    *,
+    key: bytes,
+    now: datetime,
+) -> tuple[Draft | None, Verdict]:
+    """The draft this token was minted for (one HMAC per known draft of the mailbox) and the
+    verdict. A token for a draft that is no longer waiting counts as used."""
+    for draft in store.list_drafts(KNOWN):
+        if draft.mailbox != mailbox.name:
+            continue
+        verdict = verify(
+            token,
+            key,
+            draft_id=draft.draft_id,
+            content_digest=content_digest(draft),
+            sender=sender,
+            approvers=mailbox.approvers,
+            now=now,
+            used=outbox.used_tokens(draft.draft_id),
+        )
+        if verdict.reason in (VerdictReason.NOT_APPROVER, VerdictReason.MALFORMED):
+            return None, verdict
+        if verdict.reason is VerdictReason.BAD_TOKEN:
+            continue
+        if verdict.ok and draft.status not in WAITING:
+            return draft, Verdict(
+                VerdictReason.USED, f"draft {draft.draft_id} is {draft.status.value} already"
+            )
+        return draft, verdict
+    return None, Verdict(VerdictReason.BAD_TOKEN, "the token matches no draft of this approver")
+
+
+def _command(full_text: str, reply_text: str) -> Command:
+    """Edits are read from the whole text (the reply extraction could cut a signature inside
+    them); one-word commands from the reply without its quoted history."""
+    unquoted = [
+        line.strip() for line in full_text.splitlines() if not line.lstrip().startswith(">")
+    ]
+    if any(EDIT_BEGIN.match(line) for line in unquoted):
+        return parse_command(full_text)
+    return parse_command(reply_text)
+
+
+def _apply(
+    store: ApprovalStore,
+    outbox: TokenStore,
+    mailbox: MailboxConfig,
+    draft: Draft,
+    command: Command,
+    used: tuple[str, str, str],
+    *,
+    now: datetime,
+    policy: OutboxPolicy | None,
+) -> Answer:
+    by = used[1]
+    kind = command.kind
+    if kind is CommandKind.UNKNOWN:
+        return _refuse(store, draft, command.detail)
+    if kind in (CommandKind.APPROVE, CommandKind.EDIT):
+        body = command.body if kind is CommandKind.EDIT else None
+        return approve(
+            store,
+            outbox,
+            mailbox,
+            draft.draft_id,
+            now=now,
+            body=body,
+            by=by,
+            token=used,
+            policy=policy,
+        )
+    if not outbox.use_token(draft.draft_id, used, now=now):
+        return Answer(Outcome.ALREADY, "this answer was used before", draft.draft_id)
+    if kind is CommandKind.REJECT:
+        return reject(store, draft.draft_id, by=by)
+    if kind is CommandKind.SNOOZE and command.snooze is not None:
+        return snooze(store, draft.draft_id, command.snooze, now=now, by=by)
+    return _settle(store, draft, kind, by)
+
+
+def _settle(store: ApprovalStore, draft: Draft, kind: CommandKind, by: str) -> Answer:
+    """`paid` marks the orders paid, `stop` pauses them; the draft is not sent either way."""
+    status, outcome = (
+        (OrderStatus.PAID, Outcome.PAID)
+        if kind is CommandKind.PAID
+        else (OrderStatus.PAUSED, Outcome.STOPPED)
+    )
+    for order_id in draft.order_ids:
+        store.set_order_status(order_id, status, reason=f"{kind.value} by {by}")
+    store.set_draft_status(draft.draft_id, DraftStatus.REJECTED, reason=f"{kind.value} by {by}")
+    return Answer(outcome, f"orders {', '.join(draft.order_ids)} {status.value}", draft.draft_id)
+
+
+def _forged(store: ApprovalStore, sender: str, why: str, draft: Draft | None = None) -> Answer:
+    order_id = draft.order_ids[0] if draft and draft.order_ids else None
+    draft_id = draft.draft_id if draft else None
+    store.audit("approval.rejected", order_id=order_id, detail=f"from {sender}: {why}")
+    log.warning("approval reply from %s rejected: %s", sender, why)
+    notice = f"An answer from {sender} was not accepted: {why}. Nothing was sent."
+    return Answer(Outcome.REFUSED, why, draft_id, notice=notice)
+
+
+def notice_mail(
+    mailbox: MailboxConfig,
+    text: str,
+    *,
+    now: datetime,
+    subject: str = "dunbot: an answer was not accepted",
+) -> tuple[bytes, Sequence[str]]:
+    """A notice to the approvers (never to the sender of a forgery), Auto-Submitted."""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = mailbox.address
+    msg["To"] = ", ".join(mailbox.approvers)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text + "\n", charset="utf-8")
+    return msg.as_bytes(), tuple(mailbox.approvers)
