@@ -84,7 +84,14 @@ def reply_to(request: bytes, sender: str, text: str, **headers: str) -> ParsedMe
     return parse_message(msg.as_bytes())
 
 
-def answer(store: SqlStore, message: ParsedMessage, *, now: datetime = NOW, authserv: str | None = None, mailbox: MailboxConfig | None = None) -> Outcome:
+def answer(
+    store: SqlStore,
+    message: ParsedMessage,
+    *,
+    now: datetime = NOW,
+    authserv: str | None = None,
+    mailbox: MailboxConfig | None = None,
+) -> Outcome:
     result = answer_by_mail(
         store,
         SqlOutbox(store),
@@ -98,7 +105,9 @@ def answer(store: SqlStore, message: ParsedMessage, *, now: datetime = NOW, auth
     return result.outcome
 
 
-def request_for(draft: Draft, approver: str = ALICE, *, ttl: timedelta = timedelta(days=7)) -> bytes:
+def request_for(
+    draft: Draft, approver: str = ALICE, *, ttl: timedelta = timedelta(days=7)
+) -> bytes:
     return approval_request(draft, offline_mailbox(), approver, KEY, now=NOW, ttl=ttl)
 
 
@@ -147,7 +156,11 @@ def test_a_tampered_token_is_refused(store: SqlStore) -> None:
     good = reply_to(request_for(draft), ALICE, "approve")
     token = next(a.email for a in good.to).split("+a-")[1].split("@")[0]
     flipped = token[:-1] + ("a" if token[-1] != "a" else "b")
-    forged = dataclasses.replace(good, to=(dataclasses.replace(good.to[0], email=f"sales+a-{flipped}@supplier.test"),), subject="Re: approve")
+    forged = dataclasses.replace(
+        good,
+        to=(dataclasses.replace(good.to[0], email=f"sales+a-{flipped}@supplier.test"),),
+        subject="Re: approve",
+    )
     assert answer(store, forged) is Outcome.REFUSED
     assert SqlOutbox(store).items() == []
 
@@ -168,7 +181,12 @@ def test_trusted_authentication_results_must_pass(store: SqlStore) -> None:
         msg = reply_to(request, ALICE, "approve", Authentication_Results=header)
         assert answer(store, msg, authserv="mx.supplier.test") is Outcome.REFUSED
     assert SqlOutbox(store).items() == []
-    good = reply_to(request, ALICE, "approve", Authentication_Results="mx.supplier.test; dkim=pass header.d=supplier.test")
+    good = reply_to(
+        request,
+        ALICE,
+        "approve",
+        Authentication_Results="mx.supplier.test; dkim=pass header.d=supplier.test",
+    )
     assert answer(store, good, authserv="mx.supplier.test") is Outcome.QUEUED
 
 
@@ -206,7 +224,9 @@ def test_edit_replaces_the_body_unless_it_names_another_customer(store: SqlStore
     body = email.message_from_bytes(raw).get_payload(decode=True)
     assert isinstance(body, bytes)
     text = body.decode().replace("\r\n", "\n")
-    assert text == "Dear buyer,\nwe keep the slot for PO-4711 until Friday.\n\nBest regards,\nAlice\n"
+    assert (
+        text == "Dear buyer,\nwe keep the slot for PO-4711 until Friday.\n\nBest regards,\nAlice\n"
+    )
     assert other.order_id not in text
 
 
@@ -249,7 +269,9 @@ def test_queue_approve_reject_snooze_commands(tmp_path: Path, store: SqlStore) -
     assert code == 2 and "no draft" in out
     edit = tmp_path / "edit.txt"
     edit.write_text("Dear buyer, a new text.", encoding="utf-8")
-    assert run("approve", c.draft_id, "--edit", str(edit))[0] == 0  # a snoozed draft can be approved
+    assert (
+        run("approve", c.draft_id, "--edit", str(edit))[0] == 0
+    )  # a snoozed draft can be approved
     items = SqlOutbox(store).items()
     assert [i.draft_id for i in items] == [a.draft_id, c.draft_id]
     assert b"Dear buyer, a new text." in items[1].raw
@@ -302,7 +324,12 @@ def test_approval_by_reply_over_real_mail_sends_once(
     assert landed.to[0].email.startswith(mail_user.name + "+a-")
     outbox = SqlOutbox(store)
     result = answer_by_mail(
-        store, outbox, mailbox, landed, key=KEY, now=datetime.now(UTC),
+        store,
+        outbox,
+        mailbox,
+        landed,
+        key=KEY,
+        now=datetime.now(UTC),
         reply_text=extract_reply(landed.text, QUOTES),
     )
     assert result.outcome is Outcome.QUEUED, result
@@ -311,12 +338,19 @@ def test_approval_by_reply_over_real_mail_sends_once(
     assert report.sent == [draft.message_id]
     assert settle(mailstack, draft.message_id, buyer) == 1
     again = answer_by_mail(
-        store, outbox, mailbox, landed, key=KEY, now=datetime.now(UTC),
+        store,
+        outbox,
+        mailbox,
+        landed,
+        key=KEY,
+        now=datetime.now(UTC),
         reply_text=extract_reply(landed.text, QUOTES),
     )
     assert again.outcome is Outcome.REFUSED
     with imap_for(mailstack, mail_user) as imap:
-        assert send_due(outbox, mailbox, sender, imap, now=datetime.now(UTC), owner="e2e").sent == []
+        assert (
+            send_due(outbox, mailbox, sender, imap, now=datetime.now(UTC), owner="e2e").sent == []
+        )
     assert settle(mailstack, draft.message_id, buyer) == 1
 
 

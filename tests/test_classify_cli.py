@@ -177,3 +177,13 @@ def test_bounce_has_no_intent(rules: UnderstandingRules) -> None:
     understood = classify(parse_message(raw.encode()), rules)
     assert understood.kind == Kind.BOUNCE and understood.intent == Intent.NONE
     assert understood.bounce_recipient == "gone@shop.test" and understood.date is None
+
+
+def test_cli_reads_no_clock_for_a_message_without_date(tmp_path: Path) -> None:
+    path = _write(tmp_path, "nodate.eml", NO_DATE)
+    result = CliRunner().invoke(
+        app, ["--config", str(tmp_path / "n.yaml"), "classify", "--json", str(path)]
+    )
+    assert result.exit_code == 0
+    out = json.loads(result.output)
+    assert out["intent"] == "promise" and out["date"] is None

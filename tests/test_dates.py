@@ -159,3 +159,14 @@ def test_month_list_needs_twelve() -> None:
     with pytest.raises(RuleError) as err:
         DatePatterns.from_doc(parse_yaml(text, "intents.yaml"))
     assert err.value.line == 3 and "12 months" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("nl", "Wij betalen op 20 maart de rest van het bedrag."), ("pl", "Zapłacimy 20 marca.")],
+)
+def test_dateparser_covers_languages_without_phrases(
+    patterns: DatePatterns, lang: str, text: str
+) -> None:
+    assert lang not in patterns.phrases
+    assert pick_date(text, BASE, patterns, [lang], "payment") == date(2026, 3, 20)

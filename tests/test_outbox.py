@@ -372,3 +372,43 @@ def test_a_claim_is_exclusive_until_its_lease_expires(store: SqlStore) -> None:
     assert not outbox.mark_sent(first.outbox_id, owner="a", now=NOW, note="late")  # lease lost
     assert outbox.mark_sent(again.outbox_id, owner="b", now=NOW, note="ok")
     assert outbox.claim("sales", owner="c", now=NOW + timedelta(days=1), lease=lease) is None
+
+
+def test_concurrent_daemons_claim_each_row_once(store: SqlStore) -> None:
+    """Four threads (four daemons) drain 40 rows: every row is claimed by exactly one of them
+    (SKIP LOCKED on PostgreSQL, the conditional UPDATE on SQLite)."""
+    import threading
+
+    order = add_order(store, "PO-107", customer())
+    outbox = SqlOutbox(store)
+    cfg = MailboxConfig(
+        name="sales",
+        address="sales@example.test",
+        imap=ServerConfig(host="127.0.0.1", port=1, security="none"),
+        smtp=ServerConfig(host="127.0.0.1", port=1, security="none"),
+    )
+    for n in range(40):
+        assert queue_draft(outbox, make_draft(order, n=n), cfg, now=NOW)
+    claimed: dict[str, list[int]] = {}
+    errors: list[Exception] = []
+
+    def daemon(name: str) -> None:
+        mine = claimed.setdefault(name, [])
+        try:
+            while (
+                item := outbox.claim("sales", owner=name, now=NOW, lease=timedelta(minutes=5))
+            ) is not None:
+                mine.append(item.outbox_id)
+                assert outbox.mark_sent(item.outbox_id, owner=name, now=NOW, note="test")
+        except Exception as exc:  # noqa: BLE001  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=daemon, args=(f"d{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    ids = [i for got in claimed.values() for i in got]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 40
+    assert {i.state for i in outbox.items()} == {OutboxState.SENT}

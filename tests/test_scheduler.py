@@ -67,3 +67,23 @@ def test_scheduled_tick_writes_drafts(tmp_path: Path) -> None:
         (draft,) = store.list_drafts()
         assert draft.order_ids == ("PO-1",)
         assert any(e.event == "plan.decision" for e in store.audit_log("PO-1"))
+
+
+def test_daemon_runs_the_tick_on_its_scheduler(tmp_path: Path) -> None:
+    from bot.daemon import Daemon, DaemonOptions, load_knowledge
+
+    url = f"sqlite:///{tmp_path / 'dunbot.db'}"
+    config = make_config(url).model_copy(update={"mailboxes": ()})  # no IMAP: only the tick
+    as_of = datetime(2026, 3, 6, 11, tzinfo=UTC)
+    with SqlStore.open(url) as store:
+        silent_order(store, "PO-1")
+        options = DaemonOptions(
+            tick=build_ticker(config, store), tick_minutes=0.2 / 60, clock=lambda: as_of
+        )
+        daemon = Daemon(config, store, load_knowledge(config), options)
+        daemon.start()
+        try:
+            assert wait_for(lambda: bool(store.list_drafts([DraftStatus.PENDING])))
+        finally:
+            daemon.stop()
+        assert daemon._scheduler is not None and not daemon._scheduler.running

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
+from bot.core.intent import lowered
 from bot.core.yamldoc import YamlDoc, pydantic_errors
 
 Purpose = Literal["payment", "return"]
@@ -116,7 +117,6 @@ class _Prefixed:
 
 
 def _compile(spec: DatesSpec, doc: YamlDoc) -> DatePatterns:
-    flags = re.IGNORECASE
     phrases = {
         lang: tuple(_phrase(spec, lang, i, p, doc) for i, p in enumerate(items))
         for lang, items in spec.phrases.items()
@@ -124,18 +124,20 @@ def _compile(spec: DatesSpec, doc: YamlDoc) -> DatePatterns:
     return DatePatterns(
         phrases=phrases,
         weekdays={
-            k: tuple(re.compile(f"(?:{w})", flags) for w in v) for k, v in spec.weekdays.items()
+            k: tuple(re.compile(f"(?:{lowered(w)})") for w in v) for k, v in spec.weekdays.items()
         },
-        months={k: tuple(re.compile(f"(?:{m})", flags) for m in v) for k, v in spec.months.items()},
+        months={
+            k: tuple(re.compile(f"(?:{lowered(m)})") for m in v) for k, v in spec.months.items()
+        },
         numbers={k: {w.lower(): n for w, n in v.items()} for k, v in spec.numbers.items()},
-        pay_cue=re.compile(spec.pay_cues, flags),
-        return_cue=re.compile(spec.return_cues, flags),
+        pay_cue=re.compile(lowered(spec.pay_cues)),
+        return_cue=re.compile(lowered(spec.return_cues)),
     )
 
 
 def _phrase(spec: DatesSpec, lang: str, i: int, phrase: PhraseSpec, doc: YamlDoc) -> Phrase:
     try:
-        regex = re.compile(_expand(phrase.pattern, lang, spec), re.IGNORECASE)
+        regex = re.compile(lowered(_expand(phrase.pattern, lang, spec)))
     except re.error as exc:
         raise doc.error(("dates", "phrases", lang, i), f"phrase does not compile ({exc})") from exc
     return Phrase(regex, lang, phrase)
@@ -174,6 +176,7 @@ def find_dates(
 
     Where phrases overlap the longest wins; a weekday next to a written-out date defers to it.
     """
+    text = text.lower()  # patterns are lower case too (see intent.lowered)
     found: list[FoundDate] = []
     for lang in _languages(patterns, languages):
         for phrase in patterns.phrases.get(lang, ()):
@@ -232,6 +235,7 @@ def pick_date(
     about paying (or returning) beats one that does not; with `require_cue` only such a
     date counts. `found`: the result of find_dates for this text, when the caller has it.
     """
+    text = text.lower()
     if found is None:
         found = find_dates(text, base, patterns, languages)
     found = [f for f in found if f.value <= base + MAX_AHEAD]

@@ -41,7 +41,7 @@ from bot.core.approval import (
 )
 from bot.core.model import Draft, DraftStatus, Order, OrderStatus, ParsedMessage
 from bot.errors import BotError
-from bot.services.outbox import OutboxPolicy, OutboxStore, queue_draft
+from bot.services.outbox import OutboxPolicy, OutboxStore, RecipientError, queue_draft
 
 log = logging.getLogger(__name__)
 WAITING = (DraftStatus.PENDING, DraftStatus.SNOOZED)
@@ -123,7 +123,11 @@ def approve(
         if suspicious:
             return _refuse(store, draft, f"the edited text mentions {suspicious}; not sent")
     policy = policy or OutboxPolicy()
-    if not queue_draft(outbox, draft, mailbox, now=now, body=body, token=token, policy=policy):
+    try:
+        queued = queue_draft(outbox, draft, mailbox, now=now, body=body, token=token, policy=policy)
+    except RecipientError as exc:
+        return _refuse(store, draft, str(exc))
+    if not queued:
         return Answer(Outcome.ALREADY, f"{draft_id} was queued before; it is sent once", draft_id)
     what = "edited and approved" if body is not None else "approved"
     store.audit("draft.approved", order_id=draft.order_ids[0], detail=f"{draft_id} {what} by {by}")

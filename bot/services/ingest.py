@@ -113,7 +113,9 @@ def sync_mailbox(
     state = _Pass(spec=spec, knowledge=knowledge, store=store, now=now)
     report = SyncReport()
     for folder in (spec.sent, spec.inbox):
-        report.folders.append(_sync_folder(state, mailbox, folder, batch_size=batch_size, progress=progress))
+        report.folders.append(
+            _sync_folder(state, mailbox, folder, batch_size=batch_size, progress=progress)
+        )
     log.info("sync %s: %s", spec.name, report.summary())
     return report
 
@@ -140,14 +142,20 @@ def _sync_folder(
         state.open_orders = state.store.open_orders()  # orders may be imported while we run
         fetched = list(mailbox.fetch(folder, batch))
         records, quarantined = _handle_batch(state, folder, fetched)
-        new = state.store.save_batch(FolderState(name, folder, uidvalidity, batch[-1]), records, quarantined)
+        new = state.store.save_batch(
+            FolderState(name, folder, uidvalidity, batch[-1]), records, quarantined
+        )
         _count(report, len(fetched), records, quarantined, new)
         if progress is not None:
             progress(folder, start + len(batch), len(uids))
     if uids:
         log.info(
             "sync %s/%s: %d new, %d quarantined, %d unmatched",
-            name, folder, report.new, report.quarantined, report.unmatched,
+            name,
+            folder,
+            report.new,
+            report.quarantined,
+            report.unmatched,
         )
     return report
 
@@ -159,7 +167,10 @@ def _start_uid(stored: FolderState | None, uidvalidity: int, report: FolderRepor
         log.warning(
             "sync %s/%s: UIDVALIDITY changed from %d to %d; reading the whole folder again "
             "(messages already stored are skipped by Message-ID)",
-            stored.mailbox, stored.folder, stored.uidvalidity, uidvalidity,
+            stored.mailbox,
+            stored.folder,
+            stored.uidvalidity,
+            uidvalidity,
         )
         report.resynced = True
         return 0
@@ -167,7 +178,11 @@ def _start_uid(stored: FolderState | None, uidvalidity: int, report: FolderRepor
 
 
 def _count(
-    report: FolderReport, fetched: int, records: Sequence[MessageRecord], quarantined: Sequence[Quarantined], new: int
+    report: FolderReport,
+    fetched: int,
+    records: Sequence[MessageRecord],
+    quarantined: Sequence[Quarantined],
+    new: int,
 ) -> None:
     report.fetched += fetched
     report.new += new
@@ -208,10 +223,14 @@ def _unknown(
     return [(item, msg) for item, msg in parsed if msg.message_id not in stored]
 
 
-def _record(state: _Pass, folder: str, uid: int, msg: ParsedMessage, known: Mapping[str, str]) -> MessageRecord:
+def _record(
+    state: _Pass, folder: str, uid: int, msg: ParsedMessage, known: Mapping[str, str]
+) -> MessageRecord:
     spec = state.spec
     outgoing = folder == spec.sent or msg.sender.email in spec.own_addresses
-    understanding = None if outgoing else classify(msg, state.knowledge.understanding, received_at=state.now)
+    understanding = (
+        None if outgoing else classify(msg, state.knowledge.understanding, received_at=state.now)
+    )
     refs = referenced_ids(msg)
     thread = {r: order for r in refs if (order := state.threaded.get(r) or known.get(r))}
     match = match_order(
@@ -254,10 +273,20 @@ def _search_text(msg: ParsedMessage, understanding: Understanding | None) -> str
     return f"{msg.subject}\n{understanding.reply_text}"
 
 
-def _quarantine(state: _Pass, folder: str, item: FetchedMessage, stage: str, exc: Exception) -> Quarantined:
-    reason = f"{stage}: {exc}" if isinstance(exc, MessageParseError) else f"{stage}: {type(exc).__name__}: {exc}"
+def _quarantine(
+    state: _Pass, folder: str, item: FetchedMessage, stage: str, exc: Exception
+) -> Quarantined:
+    reason = (
+        f"{stage}: {exc}"
+        if isinstance(exc, MessageParseError)
+        else f"{stage}: {type(exc).__name__}: {exc}"
+    )
     if isinstance(exc, MessageParseError):
         log.warning("sync %s/%s uid %d quarantined: %s", state.spec.name, folder, item.uid, reason)
     else:
-        log.exception("sync %s/%s uid %d quarantined: %s", state.spec.name, folder, item.uid, reason)
-    return Quarantined(mailbox=state.spec.name, folder=folder, uid=item.uid, reason=reason, raw=item.raw)
+        log.exception(
+            "sync %s/%s uid %d quarantined: %s", state.spec.name, folder, item.uid, reason
+        )
+    return Quarantined(
+        mailbox=state.spec.name, folder=folder, uid=item.uid, reason=reason, raw=item.raw
+    )

@@ -27,6 +27,8 @@ out-of-office reply still comes back.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -238,11 +240,14 @@ def send_due(
     imap: SentFolder,
     *,
     now: datetime,
-    owner: str,
+    owner: str | None = None,
     policy: OutboxPolicy = OutboxPolicy(),
     failpoint: Callable[[str], None] = _no_failpoint,
 ) -> OutboxReport:
-    """Send what is due in this mailbox's outbox, each message once; returns what happened."""
+    """Send what is due in this mailbox's outbox, each message once; returns what happened.
+
+    `owner` names this daemon in the leases (default: host and process id)."""
+    owner = owner or f"{socket.gethostname()}:{os.getpid()}"
     run = _Pass(store, mailbox_cfg, sender, imap, now, owner, policy, failpoint, OutboxReport())
     for _ in range(policy.batch):
         if store.sent_since(mailbox_cfg.name, now - policy.window) >= policy.per_window:
