@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,11 +25,13 @@ from pydantic import (
     model_validator,
 )
 
+from bot.core.approval import parse_duration
 from bot.core.yamldoc import YamlDoc, parse_yaml
 from bot.errors import ConfigError, RuleError
 from bot.paths import DEFAULT_RULES_DIR, DEFAULT_TEMPLATES_DIR
 
 DEFAULT_DATABASE = "sqlite:///dunbot.db"
+APPROVAL_KEY_ENV = "DUNBOT_APPROVAL_KEY"
 DATABASE_ENV = "DUNBOT_DATABASE"
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -133,13 +136,19 @@ class MailboxConfig(BaseModel):
     folders: Folders = Folders()
     approvers: tuple[str, ...] = ()  # empty: the mailbox's own address approves
     manager: str | None = None
+    cc: tuple[str, ...] = ()  # added to every follow-up's Cc header (and allowed as recipients)
+    bcc: tuple[str, ...] = ()  # added to every follow-up's envelope only, never to a header
+    sender_name: str | None = None  # the From display name and the templates' signature
+    company: str | None = None  # the templates' company name
+    daily_send_cap: int = Field(default=20, ge=0)  # unattended (mode: send) sends per day at most
+    rate_limit_per_minute: int = Field(default=10, ge=1)  # messages sent per minute at most
 
     @field_validator("address", "manager")
     @classmethod
     def _check_email(cls, value: str | None) -> str | None:
         return None if value is None else _email(value)
 
-    @field_validator("approvers")
+    @field_validator("approvers", "cc", "bcc")
     @classmethod
     def _check_approvers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_email(v) for v in value)
@@ -161,6 +170,34 @@ class Config(BaseModel):
     rules: Path = DEFAULT_RULES_DIR
     templates: Path = DEFAULT_TEMPLATES_DIR
     mailboxes: tuple[MailboxConfig, ...] = ()
+    approval_key_env: str = Field(default=APPROVAL_KEY_ENV, min_length=1)  # names the variable
+    trusted_authserv_id: str | None = None  # approvals must pass DMARC/DKIM at this server
+    draft_lifetime: str = "3d"  # a draft not approved within this is re-planned, never sent stale
+
+    @field_validator("draft_lifetime")
+    @classmethod
+    def _check_lifetime(cls, value: str) -> str:
+        if parse_duration(value) is None:
+            raise ValueError(f"{value!r} is not a duration like 12h, 3d or 1w")
+        return value
+
+    @property
+    def draft_ttl(self) -> timedelta:
+        """draft_lifetime as a timedelta (validated at load)."""
+        return parse_duration(self.draft_lifetime) or timedelta(days=3)
+
+    def approval_key(self, environ: Mapping[str, str] | None = None) -> bytes:
+        """The approval tokens' secret, read now from the variable `approval_key_env` names."""
+        env = os.environ if environ is None else environ
+        value = env.get(self.approval_key_env, "")
+        if len(value) < 16:
+            raise ConfigError(
+                "environment",
+                self.approval_key_env,
+                "not set or shorter than 16 characters; drafts are mailed to approvers with a "
+                f"token signed by it: export {self.approval_key_env}=$(openssl rand -hex 32)",
+            )
+        return value.encode("utf-8")
 
     @field_validator("database")
     @classmethod

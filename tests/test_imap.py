@@ -53,9 +53,8 @@ def test_connects_in_every_security_mode(
 def test_an_untrusted_certificate_is_a_permanent_error_that_says_what_to_do(
     mailstack: MailStack, mail_user: MailUser
 ) -> None:
-    with ImapMailbox(settings(mailstack, mail_user, "ssl"), backoff=FAST) as mailbox:
-        with pytest.raises(MailboxError) as err:
-            mailbox.uidvalidity("INBOX")
+    with ImapMailbox(settings(mailstack, mail_user, "ssl"), backoff=FAST) as mailbox, pytest.raises(MailboxError) as err:
+        mailbox.uidvalidity("INBOX")
     assert not err.value.temporary
     assert "mailbox 'sales'" in str(err.value) and "not trusted" in str(err.value) and "ca_file" in str(err.value)
 
@@ -63,22 +62,22 @@ def test_an_untrusted_certificate_is_a_permanent_error_that_says_what_to_do(
 def test_a_wrong_password_is_permanent_and_names_the_mailbox(mailstack: MailStack, mail_user: MailUser) -> None:
     wrong = MailUser(mail_user.address, "wrong-password")
     started = time.monotonic()
-    with ImapMailbox(settings(mailstack, wrong), backoff=FAST) as mailbox:
-        with pytest.raises(MailboxLoginError) as err:
-            mailbox.uidvalidity("INBOX")
+    with ImapMailbox(settings(mailstack, wrong), backoff=FAST) as mailbox, pytest.raises(MailboxLoginError) as err:
+        mailbox.uidvalidity("INBOX")
     assert time.monotonic() - started < 5  # no retry loop on a refused login
     assert f"mailbox 'sales': login as '{mail_user.address}'" in str(err.value)
     assert "AUTHENTICATIONFAILED" in str(err.value)
 
 
-def test_no_server_is_temporary_retried_with_backoff_then_given_up(
-    mail_user: MailUser, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_no_server_is_temporary_retried_with_backoff_then_given_up(caplog: pytest.LogCaptureFixture) -> None:
     dead = ImapSettings(name="sales", host="127.0.0.1", port=free_port(set()), security="none",
                         username="x", password="y", timeout=2.0)
-    with caplog.at_level(logging.WARNING, logger="bot.adapters.imap"), ImapMailbox(dead, backoff=FAST) as mailbox:
-        with pytest.raises(MailboxUnavailableError) as err:
-            mailbox.uidvalidity("INBOX")
+    with (
+        caplog.at_level(logging.WARNING, logger="bot.adapters.imap"),
+        ImapMailbox(dead, backoff=FAST) as mailbox,
+        pytest.raises(MailboxUnavailableError) as err,
+    ):
+        mailbox.uidvalidity("INBOX")
     assert err.value.temporary and "gave up after 3 tries" in str(err.value)
     assert len([r for r in caplog.records if "reconnecting in" in r.getMessage()]) == 2
 

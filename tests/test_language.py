@@ -65,3 +65,16 @@ def test_english_with_chinese_signature_is_english() -> None:
 
 def test_script_of_latin_text_is_empty() -> None:
     assert script_language("plain latin text") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("Oi Lucía, o valor do saldo já considera o desconto de 3% que combinamos?", "pt"),
+        ("No, no hemos pagado todavía, lo siento.", "es"),
+        ("Bom dia, o pagamento será feito amanhã.", "pt"),
+        ("Hola, la transferencia sale mañana.", "es"),
+    ],
+)
+def test_spanish_and_portuguese_apart(text: str, want: str) -> None:
+    assert detect_language(text) == want

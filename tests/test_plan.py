@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from bot.adapters.store import SqlStore
 from bot.cli import app
 from bot.cli.plan import load_ruleset, parse_time
+from bot.core.decision import Action
 from bot.core.model import Direction, Intent, Kind, Order, OrderStatus, Understanding
-from bot.core.policy import Action
 from bot.errors import InputError
 from bot.paths import DEFAULT_RULES_DIR
 from bot.ports import FolderState, MessageRecord

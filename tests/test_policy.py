@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.decision import Action, Decision, Event, events_from_records
 from bot.core.model import (
     Contact,
     Direction,
@@ -18,7 +19,7 @@ from bot.core.model import (
     OrderStatus,
     Understanding,
 )
-from bot.core.policy import Action, Decision, Event, events_from_records, next_action
+from bot.core.policy import next_action
 from bot.core.ruleset import Ruleset
 from bot.core.yamldoc import parse_yaml
 from bot.paths import DEFAULT_RULES_DIR

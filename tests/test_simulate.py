@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from bot.adapters.store import SqlStore
 from bot.cli import app
+from bot.core.decision import events_from_records
 from bot.core.model import Direction, Intent
-from bot.core.policy import events_from_records
 from bot.paths import DEFAULT_RULES_DIR
 from bot.services.simulate import replay
 from tests.test_tick import RULES, berlin, order, record, silent_order

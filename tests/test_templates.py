@@ -183,8 +183,8 @@ def test_reply_threading_builds_references() -> None:
 def test_thread_reply_answers_the_latest_message_with_an_id() -> None:
     from datetime import datetime
 
+    from bot.core.decision import Event
     from bot.core.model import Direction
-    from bot.core.policy import Event
 
     at = datetime(2026, 3, 2, tzinfo=UTC)
     history = [

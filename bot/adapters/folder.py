@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from bot.ports import FetchedMessage
@@ -41,10 +42,25 @@ class FolderMailbox:
         time.sleep(timeout)
         return len(self._files(folder)) != before
 
-    def deliver(self, folder: str, name: str, raw: bytes) -> Path:
-        """Drop a message into a folder (the demo's customers and salesperson 'send' this way)."""
+    def deliver(self, folder: str, raw: bytes) -> Path:
+        """Add a message after the folder's last one (the demo's customers 'send' this way)."""
         target = self.root / folder
         target.mkdir(parents=True, exist_ok=True)
-        path = target / f"{name}.eml"
+        path = target / f"{len(self._files(folder)) + 1:06d}.eml"
         path.write_bytes(raw)
         return path
+
+    # bot.ports.SentFolder, so the outbox can send exactly once through this mailbox too
+
+    def search_message_id(self, folder: str, message_id: str) -> bool:
+        wanted = f"<{message_id}>"
+        parser = BytesHeaderParser()
+        for path in self._files(folder):
+            with path.open("rb") as handle:
+                if (parser.parse(handle).get("Message-ID") or "").strip() == wanted:
+                    return True
+        return False
+
+    def append(self, folder: str, raw: bytes, flags: Sequence[str] = ()) -> int | None:
+        self.deliver(folder, raw)
+        return len(self._files(folder))

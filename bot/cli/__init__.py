@@ -5,6 +5,7 @@ Each command group lives in its own module and registers itself on `app` here.
 
 from __future__ import annotations
 
+from bot.cli import demo as _demo  # noqa: F401
 from bot.cli.main import app
 from bot.cli import init as _init  # noqa: F401
 from bot.cli import orders as _orders  # noqa: F401

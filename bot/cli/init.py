@@ -31,6 +31,16 @@ rules: rules/
 # The message templates: templates/<language>/*.j2.
 templates: templates/
 
+# Approval by reply: each draft is mailed to the approvers with a token signed by a secret
+# that is read from this environment variable (never written here): 16+ characters, e.g.
+#   export DUNBOT_APPROVAL_KEY=$(openssl rand -hex 32)
+approval_key_env: DUNBOT_APPROVAL_KEY
+# When your incoming server adds Authentication-Results, name it here: an approval then counts
+# only if it passed DMARC or DKIM there (headers from any other server are ignored).
+# trusted_authserv_id: mx.example.test
+# A draft not answered within this is re-planned, never sent stale (12h, 3d, 1w).
+draft_lifetime: 3d
+
 # One entry per salesperson's mail account that dunbot watches and sends from.
 mailboxes:
   - name: sales                       # short id used in orders (mailbox column) and logs
@@ -54,6 +64,12 @@ mailboxes:
       sent: Sent                      # read for your own mails; dunbot files its sends here
     approvers: [sales@example.test]   # who may approve a draft by replying to it
     manager: boss@example.test        # told about bad-debt signals and escalations
+    sender_name: Alice Chen           # the From display name and the letters' signature
+    company: Example Manufacturing Co., Ltd.   # the company name in the letters
+    cc: []                            # always in Cc of follow-ups, e.g. [accounts@example.test]
+    bcc: []                           # always a hidden copy (envelope only), e.g. [crm@example.test]
+    daily_send_cap: 20                # at most this many unattended (mode: send) sends per day
+    rate_limit_per_minute: 10         # at most this many messages sent per minute
 """
 
 

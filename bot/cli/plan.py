@@ -12,7 +12,7 @@ import typer
 from bot.adapters.rulefiles import read_doc
 from bot.cli.common import handles_bot_errors, load, open_store, print_json
 from bot.cli.main import app
-from bot.core.policy import Decision
+from bot.core.decision import Decision
 from bot.core.ruleset import Ruleset
 from bot.errors import InputError
 from bot.services.plan import plan_order

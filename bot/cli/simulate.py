@@ -17,7 +17,7 @@ import typer
 from bot.adapters.scheduler import load_ruleset
 from bot.cli.common import handles_bot_errors, load, open_store, print_json
 from bot.cli.main import app
-from bot.core.policy import Event, events_from_records
+from bot.core.decision import Event, events_from_records
 from bot.errors import InputError
 from bot.services.simulate import Happening, replay
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.policy import Event
+from bot.core.decision import Event
 
 # Reply prefixes mail clients add, in the languages dunbot meets (Re, AW, SV, RV, Ré, 回复, 答复…).
 _PREFIX = re.compile(

@@ -4,8 +4,10 @@ lingua-language-detector does the work over a fixed set of languages our custome
 Its detector is built once, lazily, and kept at module level: building is cheap, but each
 language model loads (about a second) on first use and must not load again per message;
 models are not preloaded, so a process that only sees English pays only for what it needs.
-Texts too short for statistics fall back on the script: Han -> zh, Kana -> ja, Hangul -> ko,
-Arabic -> ar, Cyrillic -> ru, Thai -> th, Devanagari -> hi.
+A text mostly in a non-Latin script is decided by the script (Han -> zh, Kana -> ja,
+Hangul -> ko, Arabic -> ar, Thai -> th, Devanagari -> hi; Cyrillic asks lingua for ru or uk on
+the Cyrillic words only), which also serves texts too short for statistics; a Latin text that
+lingua calls Spanish or Portuguese is checked against the function words of both.
 Pure: no I/O of our own (lingua reads its bundled models from the installed package).
 """
 
@@ -36,6 +38,12 @@ SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("hi", re.compile(r"[\u0900-\u097f]")),
 )
 CYRILLIC_WORD_RE = re.compile(r"[\u0400-\u04ff]+")
+PORTUGUESE_RE = re.compile(
+    r"[ãõç]|\b(?:não|você|vocês|obrigad[oa]|do|da|dos|das|um|uma|é|já|em|na|oi|olá|também)\b"
+)
+SPANISH_RE = re.compile(
+    r"[ñ¿¡]|\b(?:el|los|las|y|del|una|es|ya|pero|hola|gracias|también|usted|muy)\b"
+)
 LETTER_RE = re.compile(r"[^\W\d_]")
 NOISE_RE = re.compile(r"https?://\S+|\S+@\S+|[\w.-]+\.(?:com|net|org|cn)\b")
 
@@ -78,7 +86,20 @@ def _has_kana(text: str) -> bool:
 
 def _lingua(text: str) -> str:
     found = _detector().detect_language_of(text)
-    return "" if found is None else str(found.iso_code_639_1.name.lower())
+    code = "" if found is None else str(found.iso_code_639_1.name.lower())
+    return _iberian(text, code) if code in ("es", "pt") else code
+
+
+def _iberian(text: str, code: str) -> str:
+    """Short Spanish and Portuguese look alike to statistics; their function words do not."""
+    lowered = text.lower()
+    pt = len(PORTUGUESE_RE.findall(lowered))
+    es = len(SPANISH_RE.findall(lowered))
+    if code == "es" and pt >= es + 2:
+        return "pt"
+    if code == "pt" and es >= pt + 2:
+        return "es"
+    return code
 
 
 @lru_cache(maxsize=1)

@@ -41,6 +41,9 @@ class MailboxSpec:
     inbox: str = "INBOX"
     sent: str = "Sent"
     aliases: frozenset[str] = frozenset()  # further own addresses
+    # (folder, message) -> True for mail that is dunbot's own business (approval requests and
+    # approvers' answers): it is handed over there and stored unthreaded, never as a customer's.
+    divert: Callable[[str, ParsedMessage], bool] | None = None
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -207,6 +210,9 @@ def _handle_batch(
     records: list[MessageRecord] = []
     for item, msg in parsed:
         try:
+            if state.spec.divert is not None and state.spec.divert(folder, msg):
+                records.append(_diverted(state, folder, item.uid, msg))
+                continue
             records.append(_record(state, folder, item.uid, msg, known))
         except Exception as exc:  # noqa: BLE001 - see above
             quarantined.append(_quarantine(state, folder, item, "understand", exc))
@@ -263,6 +269,29 @@ def _record(
         order_id=match.order_id,
         match_reason=match.reason,
         understanding=understanding,
+    )
+
+
+def _diverted(state: _Pass, folder: str, uid: int, msg: ParsedMessage) -> MessageRecord:
+    """A message `spec.divert` took: kept (so a resync skips it) but threaded to no order."""
+    spec = state.spec
+    outgoing = folder == spec.sent or msg.sender.email in spec.own_addresses
+    return MessageRecord(
+        mailbox=spec.name,
+        folder=folder,
+        uid=uid,
+        message_id=msg.message_id,
+        direction=Direction.OUT if outgoing else Direction.IN,
+        subject=msg.subject,
+        sender=msg.sender.email,
+        recipients=tuple(a.email for a in (*msg.to, *msg.cc) if a.email),
+        date=msg.date,
+        in_reply_to=msg.in_reply_to,
+        references=msg.references,
+        text=msg.text,
+        order_id=None,
+        match_reason="dunbot's own approval mail, not a customer's",
+        understanding=None,
     )
 
 

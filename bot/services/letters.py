@@ -21,9 +21,9 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 
 from bot.config import MailboxConfig
+from bot.core.decision import Decision, Event
 from bot.core.drafting import reply_threading
 from bot.core.model import Direction, Draft, Order
-from bot.core.policy import Decision, Event
 from bot.core.ruleset import Mode
 
 

@@ -30,7 +30,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -186,18 +186,33 @@ def outbox_item(
     body: str | None = None,
     journal: bool = True,
 ) -> NewOutboxItem:
-    """The outbox row for an approved draft (the edited `body` replaces the draft's)."""
-    raw = render_message(draft, sender=mailbox.address, sender_name="", date=now, body=body)
+    """The outbox row for an approved draft (the edited `body` replaces the draft's). The
+    mailbox's `cc` join the Cc header, its `bcc` only the envelope."""
+    cc = tuple(dict.fromkeys((*draft.cc, *(a for a in mailbox.cc if a not in draft.to))))
+    raw = render_message(
+        replace(draft, cc=cc),
+        sender=mailbox.address,
+        sender_name=mailbox.sender_name or "",
+        date=now,
+        body=body,
+    )
     return NewOutboxItem(
         draft_id=draft.draft_id,
         mailbox=draft.mailbox,
         order_ids=draft.order_ids,
         message_id=draft.message_id,
         sender=mailbox.address,
-        recipients=tuple(dict.fromkeys(a.lower() for a in (*draft.to, *draft.cc))),
+        recipients=tuple(dict.fromkeys(a.lower() for a in (*draft.to, *cc, *mailbox.bcc))),
         journal=mailbox.address if journal else None,
         raw=raw,
     )
+
+
+def allowed_extra(mailbox: MailboxConfig, policy: OutboxPolicy) -> frozenset[str]:
+    """Addresses besides the orders' contacts a follow-up may go to: the config's cc and bcc,
+    the mailbox's manager (escalations copy them) and the policy's own list."""
+    manager = (mailbox.manager,) if mailbox.manager else ()
+    return frozenset(a.lower() for a in (*policy.allowed_cc, *mailbox.cc, *mailbox.bcc, *manager))
 
 
 def queue_draft(
@@ -213,7 +228,7 @@ def queue_draft(
     """Check the recipients, render and queue an approved draft; False if it was queued before
     (an approval received twice sends once). RecipientError when an address is not the order's."""
     item = outbox_item(draft, mailbox, now=now, body=body, journal=policy.journal)
-    check_recipients(store, item.order_ids, item.recipients, policy.allowed_cc)
+    check_recipients(store, item.order_ids, item.recipients, allowed_extra(mailbox, policy))
     return store.enqueue(item, now=now, token=token)
 
 
@@ -274,7 +289,8 @@ def _handle(run: _Pass, item: OutboxItem) -> None:
         _retry(run, item, f"cannot check Sent before resending: {exc}")
         return
     try:
-        check_recipients(run.store, item.order_ids, item.recipients, run.policy.allowed_cc)
+        allowed = allowed_extra(run.mailbox, run.policy)
+        check_recipients(run.store, item.order_ids, item.recipients, allowed)
     except (RecipientError, LookupError) as exc:
         _fail(run, item, f"recipient check: {exc}")
         return
@@ -360,6 +376,7 @@ __all__ = [
     "OutboxStore",
     "PermanentFailure",
     "RecipientError",
+    "allowed_extra",
     "check_recipients",
     "foreign_recipients",
     "outbox_item",

@@ -7,24 +7,32 @@ SqlStore); writes each decision to the audit log so `dunbot plan` and the schedu
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
-from bot.core.model import Direction, Order, OrderStatus
-from bot.core.policy import Decision, events_from_records, next_action
+from bot.core.decision import Decision, Event, events_from_records
+from bot.core.model import Direction, Draft, DraftStatus, Order, OrderStatus
+from bot.core.policy import next_action
 from bot.core.ruleset import Ruleset
 from bot.ports import MessageRecord
 
 
 class PlanStore(Protocol):
-    """What planning reads from the store, and where it writes its trail."""
+    """What planning reads from the store (the tick's indexed look-ups), and where it writes."""
 
     def get_order(self, order_id: str) -> Order: ...
 
-    def list_orders(self, status: OrderStatus | None = None) -> list[Order]: ...
+    def customer_orders(self, customer_email: str) -> list[Order]: ...
 
     def messages_for_order(self, order_id: str) -> list[MessageRecord]: ...
+
+    def sent_to_customer(self, customer_email: str) -> list[datetime]: ...
+
+    def drafts_for_order(
+        self, order_id: str, statuses: Iterable[DraftStatus] | None = None
+    ) -> list[tuple[Draft, str]]: ...
 
     def open_orders(self) -> list[Order]: ...
 
@@ -40,17 +48,22 @@ def plan_order(
     default_tz: str,
     audit: bool = True,
 ) -> Decision:
-    """The policy's decision for one order as of `now` (aware); audited as `plan.decision`."""
+    """The policy's decision for one order as of `now` (aware); audited as `plan.decision`.
+
+    Reads what the tick reads: the conversation with our sent drafts (tagged with their rule),
+    and the spacing of every mail this customer got or is about to get (pending drafts too)."""
     order = store.get_order(order_id)
-    siblings = _customer_orders(store, order)
     decision = next_action(
         order,
-        events_from_records(store.messages_for_order(order_id)),
+        history_of(
+            store.messages_for_order(order_id),
+            store.drafts_for_order(order_id, [DraftStatus.SENT]),
+        ),
         ruleset,
         now=now,
-        sent_to_customer=_sent_to_customer(store, siblings),
+        sent_to_customer=store.sent_to_customer(order.customer_email),
         default_tz=default_tz,
-        reliable_payer=_reliable_payer(order, siblings),
+        reliable_payer=reliable_payer(order, store.customer_orders(order.customer_email)),
     )
     if audit:
         store.audit("plan.decision", order_id=order_id, detail=audit_detail(decision, now))
@@ -60,29 +73,40 @@ def plan_order(
 def plan_open_orders(
     store: PlanStore, ruleset: Ruleset, *, now: datetime, default_tz: str
 ) -> list[tuple[Order, Decision]]:
-    """The decision for every open order (the scheduler tick's first half), each audited."""
+    """The decision for every open order, each audited (a report; the tick plans due ones)."""
     return [
         (o, plan_order(store, ruleset, o.order_id, now=now, default_tz=default_tz))
         for o in store.open_orders()
     ]
 
 
-def _customer_orders(store: PlanStore, order: Order) -> list[Order]:
-    email = order.customer_email.lower()
-    return [o for o in store.list_orders() if o.customer_email.lower() == email]
+def history_of(records: Sequence[MessageRecord], sent: Sequence[tuple[Draft, str]]) -> list[Event]:
+    """The conversation as the policy sees it: stored messages (our own tagged with the rule
+    that drafted them) plus drafts marked sent whose copy has not been read from Sent yet."""
+    rules = {d.message_id: rule for d, rule in sent}
+    events = [
+        replace(e, rule_id=rules.get(e.message_id, e.rule_id))
+        if e.direction is Direction.OUT
+        else e
+        for e in events_from_records(records)
+    ]
+    seen = {e.message_id for e in events}
+    events += [
+        Event(
+            Direction.OUT,
+            max(d.created_at, d.due_at),
+            subject=d.subject,
+            message_id=d.message_id,
+            references=d.references,
+            rule_id=rule,
+        )
+        for d, rule in sent
+        if d.message_id not in seen
+    ]
+    return sorted(events, key=lambda e: e.at)
 
 
-def _sent_to_customer(store: PlanStore, orders: Sequence[Order]) -> list[datetime]:
-    """When this customer got mail from us, over all their orders (for spacing and the cap)."""
-    return sorted(
-        m.date
-        for o in orders
-        for m in store.messages_for_order(o.order_id)
-        if m.direction is Direction.OUT and m.date is not None and m.date.tzinfo is not None
-    )
-
-
-def _reliable_payer(order: Order, orders: Sequence[Order]) -> bool:
+def reliable_payer(order: Order, orders: Sequence[Order]) -> bool:
     """A customer who has paid us before: a sudden request for time from them is a signal."""
     return any(o.status is OrderStatus.PAID and o.order_id != order.order_id for o in orders)
 

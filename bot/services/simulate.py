@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from bot.core.decision import Action, Decision, Event
 from bot.core.model import Direction, Order, OrderStatus
-from bot.core.policy import Action, Decision, Event, next_action
+from bot.core.policy import next_action
 from bot.core.ruleset import Ruleset
 
 MAIL = frozenset({Action.FOLLOW_UP, Action.ANSWER, Action.ESCALATE})

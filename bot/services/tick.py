@@ -20,18 +20,19 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 
 from bot.config import Config, MailboxConfig
-from bot.core.model import Direction, Draft, DraftStatus, Order, OrderStatus
-from bot.core.policy import Action, Decision, Event, events_from_records, next_action
+from bot.core.decision import Action, Decision, Event
+from bot.core.model import Draft, DraftStatus, Order, OrderStatus
+from bot.core.policy import next_action
 from bot.core.ruleset import Ruleset
 from bot.errors import BotError
 from bot.ports import MessageRecord
 from bot.services.letters import Letter, Renderer, compose
-from bot.services.plan import audit_detail
+from bot.services.plan import audit_detail, history_of, reliable_payer
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ def _plan_one(
         now=now,
         sent_to_customer=store.sent_to_customer(order.customer_email),
         default_tz=config.timezone,
-        reliable_payer=_reliable_payer(store, order),
+        reliable_payer=reliable_payer(order, store.customer_orders(order.customer_email)),
     )
     report.decisions[order_id] = decision
     store.audit("plan.decision", order_id=order_id, detail=audit_detail(decision, now))
@@ -207,32 +208,6 @@ def _plan_one(
         return _Due(order, decision, tuple(history))
     store.set_next_due(order_id, next_look(order, decision, now))
     return None
-
-
-def history_of(records: Sequence[MessageRecord], sent: Sequence[tuple[Draft, str]]) -> list[Event]:
-    """The conversation as the policy sees it: stored messages (our own tagged with the rule
-    that drafted them) plus drafts marked sent whose copy has not been read from Sent yet."""
-    rules = {d.message_id: rule for d, rule in sent}
-    events = [
-        replace(e, rule_id=rules.get(e.message_id, e.rule_id))
-        if e.direction is Direction.OUT
-        else e
-        for e in events_from_records(records)
-    ]
-    seen = {e.message_id for e in events}
-    events += [
-        Event(
-            Direction.OUT,
-            max(d.created_at, d.due_at),
-            subject=d.subject,
-            message_id=d.message_id,
-            references=d.references,
-            rule_id=rule,
-        )
-        for d, rule in sent
-        if d.message_id not in seen
-    ]
-    return sorted(events, key=lambda e: e.at)
 
 
 def _supersede(
@@ -266,14 +241,6 @@ def _overtaken(rule: str, decision: Decision) -> str | None:
     if rule == decision.rule_id:
         return None
     return f"the plan changed since it was drafted: now {decision.rule_id} ({decision.reason})"
-
-
-def _reliable_payer(store: TickStore, order: Order) -> bool:
-    """A customer who has paid us before: a sudden request for time from them is a signal."""
-    return any(
-        o.status is OrderStatus.PAID and o.order_id != order.order_id
-        for o in store.customer_orders(order.customer_email)
-    )
 
 
 def _mail_due(decision: Decision, now: datetime) -> bool:
@@ -382,7 +349,6 @@ __all__ = [
     "TickOptions",
     "TickReport",
     "TickStore",
-    "history_of",
     "next_look",
     "run_tick",
 ]

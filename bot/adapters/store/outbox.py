@@ -77,6 +77,15 @@ approval_uses = Table(
     Column("used_at", UtcDateTime, nullable=False),
 )
 
+approval_requests = Table(
+    "approval_requests",
+    metadata,
+    Column("draft_id", String(64), primary_key=True),  # each approver is asked once per draft
+    Column("approver", String(320), primary_key=True),
+    Column("message_id", String(998), nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+)
+
 
 class _Store(Protocol):
     @property
@@ -244,7 +253,67 @@ class SqlOutbox:
                 _audit(conn, "outbox.failed", _item(row), error, now)
         return done.rowcount == 1
 
+    def hold(self, draft_id: str, *, reason: str, now: datetime, status: DraftStatus) -> bool:
+        """Take a queued (not yet claimed) row out of the outbox and give its draft `status`,
+        one transaction. False when the row is being sent or sent already (too late to hold)."""
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                update(outbox)
+                .where(outbox.c.draft_id == draft_id, outbox.c.state == OutboxState.QUEUED.value)
+                .values(
+                    state=OutboxState.FAILED.value,
+                    last_error=clean(f"held: {reason}"),
+                    updated_at=now,
+                )
+            )
+            if done.rowcount != 1:
+                return False
+            row = conn.execute(select(outbox).where(outbox.c.draft_id == draft_id)).one()
+            _set_draft(conn, draft_id, status, f"held before sending: {reason}", now)
+            _audit(conn, "outbox.held", _item(row), reason, now)
+        return True
+
+    # --- approval requests ---------------------------------------------------------------------
+
+    def requested(self, draft_id: str) -> set[str]:
+        """The approvers this draft was already mailed to."""
+        query = select(approval_requests.c.approver).where(
+            approval_requests.c.draft_id == draft_id
+        )
+        with self._engine.begin() as conn:
+            return set(conn.scalars(query))
+
+    def record_request(
+        self, draft_id: str, approver: str, *, message_id: str, now: datetime
+    ) -> bool:
+        """Remember that `approver` was asked about this draft; False if recorded before."""
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    insert(approval_requests).values(
+                        draft_id=draft_id, approver=approver, message_id=message_id, sent_at=now
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
     # --- reading -------------------------------------------------------------------------------
+
+    def unattended_since(self, mailbox: str, since: datetime) -> int:
+        """How many drafts of this mailbox were queued without approval (mode: send) since
+        `since`: the daily cap's count."""
+        query = (
+            select(func.count())
+            .select_from(outbox.join(drafts, drafts.c.draft_id == outbox.c.draft_id))
+            .where(
+                outbox.c.mailbox == mailbox,
+                outbox.c.created_at >= since,
+                drafts.c.mode == "send",
+            )
+        )
+        with self._engine.begin() as conn:
+            return int(conn.scalar(query) or 0)
 
     def sent_since(self, mailbox: str, since: datetime) -> int:
         """How many messages this mailbox sent after `since` (the rate limit's window)."""
@@ -369,4 +438,4 @@ def _item(row: Row[Any], *, resumed: bool = False) -> OutboxItem:
     )
 
 
-__all__ = ["NewOutboxItem", "SqlOutbox", "approval_uses", "outbox"]
+__all__ = ["NewOutboxItem", "SqlOutbox", "approval_requests", "approval_uses", "outbox"]
