@@ -17,16 +17,22 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
+from typing import Protocol
+
+from sqlalchemy import Engine
 
 from bot.adapters.imap import Backoff, ImapMailbox, ImapSettings
 from bot.adapters.rulefiles import read_rules_dir
 from bot.adapters.scheduler import RulesReloader, TickScheduler
+from bot.adapters.smtp import SmtpSender, SmtpSettings
+from bot.adapters.store import SqlOutbox
 from bot.adapters.templates import SandboxedRenderer
 from bot.config import Config, MailboxConfig
 from bot.errors import BotError, MailboxError
 from bot.ports import Store
 from bot.services.ingest import Knowledge, MailboxSpec, ProgressFn, SyncReport, sync_mailbox
-from bot.services.tick import TickReport, TickStore, run_tick
+from bot.services.loop import Loop, LoopReport, LoopStore
+from bot.services.tick import TickOptions, TickReport, TickStore, run_tick
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -94,12 +100,65 @@ class DaemonOptions:
     clock: Clock = utcnow
     tick: Callable[[datetime], object] | None = None  # the planning tick (build_ticker)
     tick_minutes: float = 5.0
+    loop: Loop | None = None  # the whole loop after each ingest pass (build_loop)
 
 
 def build_ticker(config: Config, store: TickStore) -> Callable[[datetime], TickReport]:
     """The planning tick as of a time: rules re-read when their files change, the templates."""
     rules, renderer = RulesReloader(config.rules), SandboxedRenderer(config.templates)
-    return lambda now: run_tick(store, rules.current(), renderer, config, now=now)
+    options = TickOptions(stale_after=config.draft_ttl)
+    return lambda now: run_tick(store, rules.current(), renderer, config, now=now, options=options)
+
+
+class LoopDatabase(LoopStore, TickStore, Protocol):
+    """The store the whole loop runs on (SqlStore)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+
+def build_loop(config: Config, store: LoopDatabase, knowledge: Knowledge) -> Loop:
+    """The whole loop (ingest, approvals, look again, tick, requests, sending) on one store."""
+    return Loop(
+        config=config,
+        store=store,
+        outbox=SqlOutbox(store),
+        knowledge=knowledge,
+        tick=build_ticker(config, store),
+    )
+
+
+def smtp_sender(mailbox: MailboxConfig) -> SmtpSender:
+    """The mailbox's submission server; reads the password now."""
+    return SmtpSender(SmtpSettings.from_config(mailbox.name, mailbox.smtp, timeout=30.0))
+
+
+@dataclass(slots=True)
+class LoopOutcome:
+    name: str
+    report: LoopReport | None = None
+    error: BotError | None = None
+
+
+def loop_all(
+    config: Config, loop: Loop, *, now: datetime, progress: ProgressFn | None = None
+) -> list[LoopOutcome]:
+    """`sync --once`: one pass of the whole loop over every mailbox; a mailbox that fails is
+    reported and the others still run."""
+    outcomes: list[LoopOutcome] = []
+    for mailbox in config.mailboxes:
+        outcome = LoopOutcome(mailbox.name)
+        try:
+            settings = imap_settings(mailbox)
+            with ImapMailbox(settings, backoff=Backoff(first=1.0, attempts=3)) as imap:
+                outcome.report = loop.run_mailbox(
+                    mailbox, imap, smtp_sender(mailbox), now=now, progress=progress
+                )
+        except BotError as exc:
+            log.error("sync %s failed: %s", mailbox.name, exc)
+            outcome.error = exc
+        outcomes.append(outcome)
+    return outcomes
 
 
 class Daemon:
@@ -111,6 +170,7 @@ class Daemon:
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._scheduler: TickScheduler | None = None
+        self._work = threading.Lock()  # one loop step (tick, sending) at a time across mailboxes
 
     def start(self) -> None:
         for mailbox in self.config.mailboxes:
@@ -120,7 +180,7 @@ class Daemon:
         log.info("dunbot running: %d mailbox(es)", len(self._threads))
         if self.options.tick is not None:  # the planning tick, on APScheduler
             tick, clock = self.options.tick, self.options.clock
-            self._scheduler = TickScheduler(self.config.database, lambda: tick(clock()), minutes=self.options.tick_minutes)
+            self._scheduler = TickScheduler(self.config.database, lambda: self._locked(tick, clock), minutes=self.options.tick_minutes)
             self._scheduler.start()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -146,10 +206,25 @@ class Daemon:
                     _log_failure(mailbox.name, exc, delay)
                     self.stopping.wait(delay)
 
+    def _locked(self, tick: Callable[[datetime], object], clock: Clock) -> None:
+        with self._work:
+            tick(clock())
+
     def _pass(self, mailbox: MailboxConfig, imap: ImapMailbox) -> None:
-        sync_mailbox(mailbox_spec(mailbox), imap, self.store, self.knowledge, now=self.options.clock())
+        """Ingest, then (with a loop) at once the rest of it: a reply or an approval that IDLE
+        announced is drafted or sent in the same pass, not at the next scheduled tick."""
+        loop = self.options.loop
+        if loop is None:
+            sync_mailbox(mailbox_spec(mailbox), imap, self.store, self.knowledge, now=self.options.clock())
+        else:
+            with self._work:
+                report = loop.run_mailbox(mailbox, imap, smtp_sender(mailbox), now=self.options.clock())
+            log.info("pass %s: %s", mailbox.name, report.summary())
         if not self.stopping.is_set():
-            imap.wait_for_news(mailbox.folders.inbox, self.options.sent_poll)
+            wait = self.options.sent_poll
+            if loop is not None:  # the loop's own steps (due follow-ups) come round at least this often
+                wait = min(wait, self.options.tick_minutes * 60.0)
+            imap.wait_for_news(mailbox.folders.inbox, wait)
 
     def run_forever(self) -> None:
         """Start, then block until SIGTERM or SIGINT; stop cleanly. Call from the main thread."""

@@ -32,8 +32,6 @@ def patterns(text: str) -> OrderPatterns:
     "text",
     [
         "PO# 4711",
-        "PO-4711",
-        "PO4711",
         "P.O. No. 4711",
         "Re: payment for PO 4711",
         "订单号：4711",
@@ -57,6 +55,15 @@ def patterns(text: str) -> OrderPatterns:
 )
 def test_recognises_the_number_in_many_spellings(shipped: OrderPatterns, text: str) -> None:
     assert find_order_numbers(text, shipped) == ["4711"]
+
+
+@pytest.mark.parametrize(
+    ("text", "stated"),
+    [("PO-4711", "PO-4711"), ("PO4711", "PO4711"), ("re: po-2025-0142", "PO-2025-0142"), ("PI#20451 paid", "PI#20451")],
+)
+def test_an_id_written_in_one_piece_is_reported_whole(shipped: OrderPatterns, text: str, stated: str) -> None:
+    assert find_order_numbers(text, shipped) == [stated]
+    assert same_order_number(stated, stated.lstrip("PIO#-re: ").lower())
 
 
 @pytest.mark.parametrize(
@@ -86,7 +93,7 @@ def test_does_not_fire_on_dates_phones_amounts_or_quantities(
 
 def test_in_order_of_appearance_and_deduplicated(shipped: OrderPatterns) -> None:
     text = "PO 4712 and PO-4711; again PO#4712 and 订单号 4711, plus order 2024-0815"
-    assert find_order_numbers(text, shipped) == ["4712", "4711", "2024-0815"]
+    assert find_order_numbers(text, shipped) == ["4712", "PO-4711", "2024-0815"]
 
 
 def test_keeps_structured_numbers_and_upper_cases_them(shipped: OrderPatterns) -> None:

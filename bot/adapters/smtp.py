@@ -43,7 +43,12 @@ class SmtpSettings:
 
     @classmethod
     def from_config(
-        cls, name: str, server: ServerConfig, *, ca_file: Path | None = None
+        cls,
+        name: str,
+        server: ServerConfig,
+        *,
+        ca_file: Path | None = None,
+        timeout: float = 60.0,
     ) -> SmtpSettings:
         """Settings from the config; the password is read now (env or file), only with a username."""
         return cls(
@@ -55,6 +60,7 @@ class SmtpSettings:
             password=server.password() if server.username else "",
             tls_verify=server.tls_verify,
             ca_file=ca_file,
+            timeout=timeout,
         )
 
 

@@ -21,7 +21,15 @@ from rich.progress import (
 
 from bot.cli.common import EXIT_ERROR, handles_bot_errors, load, open_store
 from bot.cli.main import app
-from bot.daemon import Daemon, DaemonOptions, build_ticker, load_knowledge, sync_all, utcnow
+from bot.daemon import (
+    Daemon,
+    DaemonOptions,
+    build_loop,
+    build_ticker,
+    load_knowledge,
+    loop_all,
+    utcnow,
+)
 from bot.errors import InputError
 from bot.services.ingest import ProgressFn
 
@@ -94,10 +102,14 @@ def sync(
     when = parse_now(now, config.timezone)
     knowledge = load_knowledge(config)
     with open_store(ctx, config) as store, progress_bar(progress) as advance:
-        outcomes = sync_all(config, store, knowledge, now=when, progress=advance)
-        planned = build_ticker(config, store)(when)  # then plan and draft what is due, as of --now
+        loop = build_loop(config, store, knowledge)
+        outcomes = loop_all(config, loop, now=when, progress=advance)
+        planned = loop.tick(when)  # no mailbox configured: still plan (and after them: no-op)
     for outcome in outcomes:
         if outcome.report is not None:
+            sync_report = outcome.report.sync
+            if sync_report is not None:
+                typer.echo(f"{outcome.name}: {sync_report.summary()}")
             typer.echo(f"{outcome.name}: {outcome.report.summary()}")
         else:
             typer.echo(f"error: {outcome.error}", err=True)
@@ -111,10 +123,18 @@ def sync(
 def run(
     ctx: typer.Context,
     verbose: bool = typer.Option(True, "--verbose/--quiet", help="Log each pass (default) or only problems."),
+    tick_seconds: float = typer.Option(300.0, "--tick-seconds", min=1.0, help="Plan due orders at least this often."),
+    poll_seconds: float = typer.Option(60.0, "--poll-seconds", min=1.0, help="Longest IDLE wait (Sent is read then)."),
 ) -> None:
     """The daemon: watch every mailbox (IDLE), ingest new mail; stop on SIGTERM or Ctrl-C."""
     setup_logging(verbose, default=logging.WARNING)
     config = load(ctx)
     knowledge = load_knowledge(config)
     with open_store(ctx, config) as store:
-        Daemon(config, store, knowledge, DaemonOptions(tick=build_ticker(config, store))).run_forever()
+        options = DaemonOptions(
+            tick=build_ticker(config, store),
+            tick_minutes=tick_seconds / 60.0,
+            sent_poll=poll_seconds,
+            loop=build_loop(config, store, knowledge),
+        )
+        Daemon(config, store, knowledge, options).run_forever()

@@ -31,6 +31,7 @@ SEPARATOR = r"[\s#:.\-_/]*"
 NUMBER_END = r"(?![0-9A-Za-z]|[.,/\-][0-9A-Za-z])"
 KEY_DROP_RE = re.compile(r"[\s\-_./#:]+")
 PREFIX_RE = re.compile(r"^([A-Z]+)(?=\d)")
+JOINED_PREFIX_RE = re.compile(r"[A-Za-z]{1,4}[-#]?")  # "PO-", "PI#", "SO": part of the id as written
 TOKEN_RE = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z\-_/.#]*[0-9A-Za-z])?")
 DEFAULT_NUMBER = r"\d[\dA-Z]*(?:[-/_.][\dA-Z]+)*"
 
@@ -133,11 +134,19 @@ def find_order_numbers(text: str, patterns: OrderPatterns) -> list[str]:
 
     The caller decides what to search (e.g. the subject, or the reply without its quote).
     """
-    found: dict[str, str] = {}
+    found: list[str] = []
     for number in _candidates(unicodedata.normalize("NFKC", text), patterns):
         canonical = _canonical(number, patterns.canonical)
-        found.setdefault(order_key(canonical), canonical)
-    return list(found.values())
+        if not any(same_order_number(canonical, earlier) for earlier in found):
+            found.append(canonical)
+    return found
+
+
+def _as_written(match: re.Match[str]) -> str | None:
+    """A code-like id written in one piece ("PO-2025-0142", "PI#4711") is reported whole."""
+    token = match.group(0)
+    head = token[: match.start("number") - match.start()]
+    return token if JOINED_PREFIX_RE.fullmatch(head) else None
 
 
 def _candidates(text: str, patterns: OrderPatterns) -> Iterator[str]:
@@ -149,12 +158,12 @@ def _candidates(text: str, patterns: OrderPatterns) -> Iterator[str]:
             continue
         if patterns.not_followed_by and patterns.not_followed_by.match(text, match.end()):
             continue
-        yield number
+        yield _as_written(match) or number
 
 
 def _canonical(number: str, template: str) -> str:
     clean = "".join(number.split()).upper()
-    if PREFIX_RE.match(clean):  # it carries its own prefix already
+    if clean[:1].isalpha():  # it carries its own prefix already
         return clean
     return template.format(number=clean)
 
