@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from bot.adapters.store import SqlStore
 from bot.cli import app
+from bot.core.mime import parse_message
 from tests.fixtures.mail import MailStack, MailUser, config_env, write_config
 
 CUSTOMER = "buyer@customer.test"
@@ -243,3 +244,42 @@ def test_a_wrong_password_is_a_clear_one_line_error(tmp_path: Path, mailstack: M
     assert result.exit_code == 2
     assert f"error: mailbox 'sales': login as '{mail_user.address}'" in result.output
     assert "Traceback" not in result.output
+
+
+CORPUS = os.environ.get("DUNBOT_CORPUS")
+
+
+@pytest.mark.skipif(not CORPUS, reason="DUNBOT_CORPUS is not set")
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_every_corpus_message_in_a_real_mailbox_is_stored_or_quarantined_none_lost(
+    tmp_path: Path, mailstack: MailStack, mail_user: MailUser, request: pytest.FixtureRequest, db: str
+) -> None:
+    root = Path(CORPUS or "")
+    files = [root / line.split("\t")[0] for line in (root / "index.tsv").read_text("utf-8").splitlines()
+             if line and not line.startswith("#")]
+    files = [f for f in files if f.stat().st_size > 0]  # Dovecot refuses to store an empty message
+    database = str(request.getfixturevalue("pg_url")) if db == "postgresql" else f"sqlite:///{tmp_path}/dunbot.db"
+    bot = make_bot(tmp_path, mailstack, mail_user, database)
+    client = mailstack.imap(mail_user)
+    try:
+        for path in files:  # one APPEND each: Dovecot numbers them 1..N in this order
+            client.append("INBOX", path.read_bytes(), flags=())
+        client.select_folder("INBOX", readonly=True)
+        uids = client.search(["ALL"])
+        bodies = {uid: item[b"BODY[]"] for uid, item in client.fetch(uids, ["BODY.PEEK[]"]).items()}
+    finally:
+        client.logout()
+    assert len(uids) == len(files)
+    out = bot.cli("sync", "--once")
+    assert f"({len(files)} fetched)" in out
+    with SqlStore.open(database) as store:
+        quarantined = {q.uid: q for q in store.quarantined()}
+        expected = {}
+        for uid, raw in bodies.items():
+            if uid not in quarantined:
+                expected[uid] = parse_message(raw).message_id  # anything not quarantined parsed
+        stored = store.known_message_ids("sales", expected.values())
+    lost = {uid: mid for uid, mid in expected.items() if mid not in stored}
+    assert not lost, f"neither stored nor quarantined: {lost}"
+    assert all(q.reason and q.raw for q in quarantined.values())
+    assert len(quarantined) < len(files) / 4  # most of the corpus is mail, not garbage

@@ -351,7 +351,7 @@ def test_nothing_after_paid_or_cancel(world: World) -> None:
             )
             assert last_human is None or last_human.intent not in ENDING, (s, last_human)
         if paid:
-            assert run.status[o.order_id] is OrderStatus.CLAIMED_PAID
+            assert run.status[o.order_id] is OrderStatus.CLAIMED_PAID, run.history[o.order_id]
 
 
 @PROPERTY

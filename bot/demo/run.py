@@ -109,7 +109,7 @@ class _World:
     sender: FolderSender
     say: Say
     result: DemoResult
-    last: datetime = datetime.min.replace(tzinfo=UTC)
+    last: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=UTC))
     claimed: dict[str, datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -155,13 +155,27 @@ class _World:
     def _approve(self, draft: Draft, now: datetime) -> None:
         path = self.result.out_dir / "drafts" / f"{draft.due_at:%Y%m%d-%H%M}-{draft.rule_id}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"To: {', '.join(draft.to)}\nSubject: {draft.subject}\n\n{draft.body}\n", encoding="utf-8")
+        path.write_text(
+            f"To: {', '.join(draft.to)}\nSubject: {draft.subject}\n\n{draft.body}\n",
+            encoding="utf-8",
+        )
         self.result.drafts.append(path)
         orders = ", ".join(draft.order_ids)
-        self.say(now, orders, f"draft '{draft.rule_id}' ({draft.language}, {draft.mode}) to {', '.join(draft.to)}: {draft.reason}")
+        self.say(
+            now,
+            orders,
+            f"draft '{draft.rule_id}' ({draft.language}, {draft.mode}) to {', '.join(draft.to)}: {draft.reason}",
+        )
         if draft.status is not DraftStatus.PENDING:
             return
-        answer = approve(self.store, SqlOutbox(self.store), self.mailbox_cfg, draft.draft_id, now=now, by="the demo's salesperson")
+        answer = approve(
+            self.store,
+            SqlOutbox(self.store),
+            self.mailbox_cfg,
+            draft.draft_id,
+            now=now,
+            by="the demo's salesperson",
+        )
         self.say(now, orders, f"salesperson: {answer.detail}")
 
     def _confirm_payments(self, now: datetime) -> None:
@@ -169,14 +183,20 @@ class _World:
         for order in self.store.list_orders(OrderStatus.CLAIMED_PAID):
             seen = self.claimed.setdefault(order.order_id, now)
             if now - seen >= timedelta(days=1):
-                self.store.set_order_status(order.order_id, OrderStatus.PAID, reason="money arrived (demo salesperson)")
-                self.say(now, order.order_id, "salesperson confirmed: the money arrived; order paid")
+                self.store.set_order_status(
+                    order.order_id, OrderStatus.PAID, reason="money arrived (demo salesperson)"
+                )
+                self.say(
+                    now, order.order_id, "salesperson confirmed: the money arrived; order paid"
+                )
 
 
 def _fresh(out_dir: Path) -> None:
     if out_dir.exists():
         if not (out_dir / MARKER).exists():
-            raise FileExistsError(f"{out_dir} exists and is not an earlier demo; choose another --out")
+            raise FileExistsError(
+                f"{out_dir} exists and is not an earlier demo; choose another --out"
+            )
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     (out_dir / MARKER).write_text("written by `dunbot demo`; safe to delete\n", encoding="utf-8")
@@ -184,7 +204,12 @@ def _fresh(out_dir: Path) -> None:
 
 def _write_config(out_dir: Path, supplier: Mapping[str, str]) -> Path:
     path = out_dir / "dunbot.yaml"
-    local = {"host": "127.0.0.1", "port": 993, "security": "ssl", "password_env": "DUNBOT_DEMO_UNUSED"}
+    local = {
+        "host": "127.0.0.1",
+        "port": 993,
+        "security": "ssl",
+        "password_env": "DUNBOT_DEMO_UNUSED",
+    }
     config = {
         "database": "sqlite:///demo.db",
         "timezone": supplier["timezone"],
@@ -202,7 +227,8 @@ def _write_config(out_dir: Path, supplier: Mapping[str, str]) -> Path:
         ],
     }
     path.write_text(
-        "# The demo's configuration (see `dunbot init` for a commented one).\n" + yaml.safe_dump(config, allow_unicode=True),
+        "# The demo's configuration (see `dunbot init` for a commented one).\n"
+        + yaml.safe_dump(config, allow_unicode=True),
         encoding="utf-8",
     )
     return path
@@ -223,16 +249,26 @@ def _order(row: Mapping[str, Any]) -> Order:
     )
 
 
-def _story_messages(story: Mapping[str, Any], orders: list[Order], start: date) -> Iterator[StoryMessage]:
+def _story_messages(
+    story: Mapping[str, Any], orders: list[Order], start: date
+) -> Iterator[StoryMessage]:
     by_id = {order.order_id: order for order in orders}
     supplier = story["supplier"]
     for item in story["messages"]:
         ours = item["from"] == "supplier"
         order = by_id[item["to"] if ours else item["from"]]
         zone = ZoneInfo(supplier["timezone"] if ours else order.timezone or "UTC")
-        at = datetime.combine(start + timedelta(days=item["day"]), time(10, 30), zone).astimezone(UTC)
-        sender = formataddr((supplier["name"], supplier["address"])) if ours else formataddr((order.customer_name, order.customer_email))
-        rcpt = formataddr((order.customer_name, order.customer_email)) if ours else supplier["address"]
+        at = datetime.combine(start + timedelta(days=item["day"]), time(10, 30), zone).astimezone(
+            UTC
+        )
+        sender = (
+            formataddr((supplier["name"], supplier["address"]))
+            if ours
+            else formataddr((order.customer_name, order.customer_email))
+        )
+        rcpt = (
+            formataddr((order.customer_name, order.customer_email)) if ours else supplier["address"]
+        )
         yield StoryMessage(item["key"], at, item["folder"], _eml(item, sender, rcpt, at))
 
 
@@ -249,7 +285,9 @@ def _eml(item: Mapping[str, Any], sender: str, rcpt: str, at: datetime) -> bytes
     if item.get("attach"):
         name = str(item["attach"])
         maintype, subtype = ("application", "pdf") if name.endswith(".pdf") else ("image", "jpeg")
-        msg.add_attachment(b"\x00demo bank slip\x00" * 64, maintype=maintype, subtype=subtype, filename=name)
+        msg.add_attachment(
+            b"\x00demo bank slip\x00" * 64, maintype=maintype, subtype=subtype, filename=name
+        )
     return msg.as_bytes()
 
 
