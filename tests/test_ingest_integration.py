@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from bot.adapters.store import SqlStore
 from bot.cli import app
 from bot.core.mime import parse_message
+from bot.errors import MessageParseError
 from tests.fixtures.mail import MailStack, MailUser, config_env, write_config
 
 CUSTOMER = "buyer@customer.test"
@@ -281,5 +282,9 @@ def test_every_corpus_message_in_a_real_mailbox_is_stored_or_quarantined_none_lo
         stored = store.known_message_ids("sales", expected.values())
     lost = {uid: mid for uid, mid in expected.items() if mid not in stored}
     assert not lost, f"neither stored nor quarantined: {lost}"
-    assert all(q.reason and q.raw for q in quarantined.values())
-    assert len(quarantined) < len(files) / 4  # most of the corpus is mail, not garbage
+    # Only what cannot be parsed (bare bodies, text snippets) is quarantined; understanding and
+    # threading never fail on real mail.
+    for uid, q in quarantined.items():
+        assert q.reason.startswith("parse: ") and q.raw, (uid, q.reason)
+        with pytest.raises(MessageParseError):
+            parse_message(bodies[uid])

@@ -65,7 +65,7 @@ class World:
     order_id: str
     config: Path
     database: str
-    confirmation_id: str
+    thread_id: str
     start: datetime
 
     def sync(self, at: datetime, *extra: str) -> str:
@@ -136,7 +136,7 @@ def write_config(
 def make_world(
     stack: MailStack, tmp: Path, *, mode: str = "draft", extra: str = "", mailbox_extra: str = ""
 ) -> World:
-    """Accounts, config, one order and the customer's confirmation in the sales INBOX."""
+    """Accounts, config, one order and the proforma invoice in the salesperson's Sent folder."""
     sales, approver = stack.add_user(), stack.add_user()
     tag = secrets.token_hex(3).upper()
     order_id = f"PO-{tag}"
@@ -167,17 +167,16 @@ def make_world(
     finally:
         store.close()
     start = datetime.now(UTC)
-    confirmation = EmailMessage()
-    confirmation["From"] = f"Bob Buyer <{buyer}>"
-    confirmation["To"] = sales.address
-    confirmation["Subject"] = f"Order {order_id} confirmed"
-    confirmation["Date"] = email.utils.format_datetime(start)
-    confirmation["Message-ID"] = f"<confirm-{tag.lower()}@customer.invalid>"
-    confirmation.set_content(f"Hello Alice,\nwe confirm order {order_id}. Deposit follows.\nBob\n")
-    stack.deliver(confirmation, [sales.address], sender=buyer)
-    wait_count(stack, sales, "INBOX", 1)
+    invoice = EmailMessage()  # the salesperson's proforma invoice, which the customer ignores
+    invoice["From"] = f"Alice Chen <{sales.address}>"
+    invoice["To"] = f"Bob Buyer <{buyer}>"
+    invoice["Subject"] = f"Proforma invoice {order_id}"
+    invoice["Date"] = email.utils.format_datetime(start)
+    invoice["Message-ID"] = f"<pi-{tag.lower()}@example.test>"
+    invoice.set_content(f"Dear Bob,\nplease find the proforma invoice {order_id}.\nAlice\n")
+    stack.append(sales, "Sent", invoice.as_bytes())
     return World(
-        stack, sales, approver, buyer, order_id, config, database, f"confirm-{tag.lower()}@customer.invalid", start
+        stack, sales, approver, buyer, order_id, config, database, f"pi-{tag.lower()}@example.test", start
     )
 
 
@@ -304,13 +303,13 @@ def assert_one_threaded_follow_up(world: World, draft: Draft, *, body: str | Non
     assert len(got) == 1, [m["Subject"] for m in got]
     mail = got[0]
     assert mail["Message-ID"] == f"<{draft.message_id}>"
-    assert mail["In-Reply-To"] == f"<{world.confirmation_id}>"
-    assert f"<{world.confirmation_id}>" in str(mail["References"])
+    assert mail["In-Reply-To"] == f"<{world.thread_id}>"
+    assert f"<{world.thread_id}>" in str(mail["References"])
     assert mail["Auto-Submitted"] is None  # so the customer's out-of-office still answers
     assert "[dunbot:" not in str(mail["Subject"]) and "Alice Chen" in str(mail["From"])
     text = mail.get_content()
     if body is not None:
-        assert text.strip() == body.strip()
+        assert text.replace("\r\n", "\n").strip() == body.strip()
     sent = copies_for(world.stack, world.sales, "Sent", "HEADER", "Message-ID", draft.message_id)
     assert len(sent) == 1
 
@@ -319,7 +318,7 @@ def assert_one_threaded_follow_up(world: World, draft: Draft, *, body: str | Non
 def test_approve_by_reply_sends_one_threaded_follow_up(world: World, tmp_path: Path) -> None:
     at, draft = silent_for_a_week(world)
     snail_reply(world.stack, world.approver, "approve", number=1, home=tmp_path / "home")
-    assert wait_count(world.stack, world.sales, "INBOX", 2) >= 2
+    assert wait_count(world.stack, world.sales, "INBOX", 1) >= 1
     out = world.sync(at + timedelta(hours=1))
     assert "approved" in out or "queued" in out, out
     assert_one_threaded_follow_up(world, draft)
@@ -334,7 +333,7 @@ def test_an_edited_text_is_sent_instead(world: World, tmp_path: Path) -> None:
     edit = "Dear Bob,\nany news on the deposit for our order? Thank you!\nAlice"
     text = f"--- edit below ---\n{edit}\n--- end ---\nThanks"
     snail_reply(world.stack, world.approver, text, number=1, home=tmp_path / "home")
-    wait_count(world.stack, world.sales, "INBOX", 2)
+    wait_count(world.stack, world.sales, "INBOX", 1)
     world.sync(at + timedelta(hours=1))
     assert_one_threaded_follow_up(world, draft, body=edit)
 
@@ -343,18 +342,18 @@ def test_an_edited_text_is_sent_instead(world: World, tmp_path: Path) -> None:
 def test_skip_sends_nothing(world: World, tmp_path: Path) -> None:
     at, draft = silent_for_a_week(world)
     snail_reply(world.stack, world.approver, "skip", number=1, home=tmp_path / "home")
-    wait_count(world.stack, world.sales, "INBOX", 2)
+    wait_count(world.stack, world.sales, "INBOX", 1)
     world.sync(at + timedelta(hours=1))
     assert world.store().get_draft(draft.draft_id).status is DraftStatus.REJECTED
     assert delivered_to(world.stack, world.customer) == []
-    assert world.stack.count(world.sales, "Sent") == 0
+    assert world.stack.count(world.sales, "Sent") == 1  # the proforma invoice only
 
 
 @pytest.mark.skipif(SNAIL is None, reason="s-nail missing: run tests/mailstack/mailstack install")
 def test_snooze_holds_the_draft_then_plans_again(world: World, tmp_path: Path) -> None:
     at, draft = silent_for_a_week(world)
     snail_reply(world.stack, world.approver, "snooze 3d", number=1, home=tmp_path / "home")
-    wait_count(world.stack, world.sales, "INBOX", 2)
+    wait_count(world.stack, world.sales, "INBOX", 1)
     world.sync(at + timedelta(hours=1))
     assert world.store().get_draft(draft.draft_id).status is DraftStatus.SNOOZED
     world.sync(at + timedelta(days=2))  # still snoozed: nothing new, nothing sent
@@ -393,7 +392,7 @@ def test_forged_and_reused_approvals_send_nothing(world: World, tmp_path: Path) 
     at, draft = silent_for_a_week(world)
     stack = world.stack
     stack.deliver(forged(world, "mallory@evil.test"), [world.sales.address], sender="mallory@evil.test")
-    wait_count(stack, world.sales, "INBOX", 2)
+    wait_count(stack, world.sales, "INBOX", 1)
     out = world.sync(at + timedelta(hours=1))
     assert "refused" in out, out
     assert world.store().get_draft(draft.draft_id).status is DraftStatus.PENDING
@@ -403,12 +402,12 @@ def test_forged_and_reused_approvals_send_nothing(world: World, tmp_path: Path) 
 
     # the real approval goes through once; the same token again changes nothing
     snail_reply(stack, world.approver, "approve", number=1, home=tmp_path / "home")
-    wait_count(stack, world.sales, "INBOX", 3)
+    wait_count(stack, world.sales, "INBOX", 2)
     world.sync(at + timedelta(hours=2))
     assert len(wait_delivered(stack, world.customer, 1)) == 1
     again = forged(world, world.approver.address)
     stack.deliver(again, [world.sales.address], sender=world.approver.address)
-    wait_count(stack, world.sales, "INBOX", 5)
+    wait_count(stack, world.sales, "INBOX", 4)
     out = world.sync(at + timedelta(hours=3))
     assert "refused" in out, out
     assert len(delivered_to(stack, world.customer)) == 1
@@ -431,14 +430,14 @@ def test_a_trusted_authentication_results_failure_sends_nothing(
     )
     for msg in (fail, elsewhere):
         mailstack.deliver(msg, [world.sales.address], sender=approver)
-    wait_count(mailstack, world.sales, "INBOX", 3)
+    wait_count(mailstack, world.sales, "INBOX", 2)
     world.sync(at + timedelta(hours=1))
     assert world.store().get_draft(draft.draft_id).status is DraftStatus.PENDING
     assert delivered_to(mailstack, world.customer) == []
     # the control: the trusted server's pass lets the same approver's answer through
     good = forged(world, approver, Authentication_Results="mx.example.test; dkim=pass; dmarc=pass")
     mailstack.deliver(good, [world.sales.address], sender=approver)
-    wait_count(mailstack, world.sales, "INBOX", 4)
+    wait_count(mailstack, world.sales, "INBOX", 3)
     world.sync(at + timedelta(hours=2))
     assert len(wait_delivered(mailstack, world.customer, 1)) == 1
 

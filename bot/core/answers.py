@@ -16,6 +16,9 @@ def bounce(ctx: Context) -> Verdict:
     bounced = [e for e in ctx.pending if e.kind is Kind.BOUNCE]
     if not bounced:
         return None, "no bounce since our last message"
+    stop = _stop_reply(ctx)
+    if stop is not None:  # paid / cancel must stop the order; the stop flags the contact
+        return None, f"a bounce, but the customer's reply says {stop.intent.value}: that decides"
     e, answer = bounced[-1], ctx.rules.answers["bounce"]
     who = e.bounce_recipient or ctx.order.customer_email
     why = f"mail to {who} bounced on {ctx.local_date(e.at)}: flag the contact, a person must act"
@@ -32,13 +35,29 @@ def bounce(ctx: Context) -> Verdict:
     ), why
 
 
+def _stop_reply(ctx: Context) -> Event | None:
+    """The customer's latest unanswered reply when its answer is to stop (paid, cancel)."""
+    replies = [e for e in ctx.pending if e.kind is Kind.HUMAN]
+    answer = _answer_for(ctx, replies[-1])[1] if replies else None
+    return replies[-1] if answer is not None and answer.action == "stop" else None
+
+
+def _answer_for(ctx: Context, e: Event) -> tuple[str, Answer]:
+    key = e.intent.value if e.intent.value in ctx.rules.answers else "other"
+    return key, ctx.rules.answers[key]
+
+
+def _bounced_contact(ctx: Context) -> str | None:
+    bounced = [e for e in ctx.pending if e.kind is Kind.BOUNCE]
+    return (bounced[-1].bounce_recipient or ctx.order.customer_email) if bounced else None
+
+
 def human_reply(ctx: Context) -> Verdict:
     replies = [e for e in ctx.pending if e.kind is Kind.HUMAN]
     if not replies:
         return None, "no unanswered reply from the customer"
     e = replies[-1]
-    key = e.intent.value if e.intent.value in ctx.rules.answers else "other"
-    answer = ctx.rules.answers[key]
+    key, answer = _answer_for(ctx, e)
     if answer.action == "wait":
         return _wait(ctx, e, answer, key)
     return _answer(ctx, e, answer, key), f"the customer's reply says {key}"
@@ -63,6 +82,7 @@ def _answer(ctx: Context, e: Event, answer: Answer, key: str) -> Decision:
             template=answer.template,
             mode=mode,
             recipients=answer.to,
+            flag_contact=_bounced_contact(ctx),
         )
     action = Action.ESCALATE if answer.action == "escalate" else Action.ANSWER
     at = ctx.now if action is Action.ESCALATE else ctx.reply_time(max(ctx.now, e.at))
@@ -105,7 +125,11 @@ def _promise(ctx: Context, e: Event, answer: Answer, check: datetime) -> Verdict
             recipients=answer.to,
         ), why
     why = f"customer {said}; no news since: check in ({answer.id})"
-    at = ctx.send_time(max(check, ctx.now), on_time_for=ctx.local_date(check))
+    # A promised date is the new settlement date: the check-in after it is on time even on an
+    # otherwise avoided day. A promise without a date (a pause) earns no such exception.
+    dated = e.promised is not None and e.promised >= ctx.local_date(e.at)
+    on_time = ctx.local_date(check) if dated else None
+    at = ctx.send_time(max(check, ctx.now), on_time_for=on_time)
     return make_decision(
         ctx,
         Action.FOLLOW_UP,

@@ -41,6 +41,7 @@ def due_date_reminder(ctx: Context) -> Verdict:
         return None, f"due date {due} passed without a reminder: the ladder takes over"
     at = ctx.send_time(max(ctx.day_start(day), ctx.now), on_time_for=day)
     why = f"payment due {due}: remind on time, {at:%Y-%m-%d %H:%M %Z}"
+    mode, alerts = _after_dispute(ctx, rule.mode, ())
     return make_decision(
         ctx,
         Action.FOLLOW_UP,
@@ -48,8 +49,9 @@ def due_date_reminder(ctx: Context) -> Verdict:
         why,
         at=at,
         template=rule.template,
-        mode=rule.mode,
+        mode=mode,
         recipients=rule.to,
+        alerts=alerts,
     ), why
 
 
@@ -137,11 +139,7 @@ def _ladder_step(ctx: Context, anchor: datetime, position: int) -> Verdict:
     )
     if skipped:
         why += f"; {', '.join(skipped)} came due while dunbot was down: only the latest is proposed"
-    mode: Mode = step.mode
-    alerts = notices(step, why)
-    if _silent_after_dispute(ctx):
-        mode = "draft"
-        alerts += (Notice("manager", "bad-debt signal: silence after a dispute"),)
+    mode, alerts = _after_dispute(ctx, step.mode, notices(step, why))
     return make_decision(
         ctx,
         Action.FOLLOW_UP,
@@ -155,6 +153,12 @@ def _ladder_step(ctx: Context, anchor: datetime, position: int) -> Verdict:
     ), why
 
 
-def _silent_after_dispute(ctx: Context) -> bool:
+def _after_dispute(
+    ctx: Context, mode: Mode, alerts: tuple[Notice, ...]
+) -> tuple[Mode, tuple[Notice, ...]]:
+    """After a dispute (the customer's last word) no follow-up goes out unattended: a draft,
+    and silence after a dispute is a bad-debt signal for the manager."""
     replies = [e for e in ctx.history if e.direction is Direction.IN and e.kind is Kind.HUMAN]
-    return bool(replies) and replies[-1].intent is Intent.DISPUTE
+    if not replies or replies[-1].intent is not Intent.DISPUTE:
+        return mode, alerts
+    return "draft", (*alerts, Notice("manager", "bad-debt signal: silence after a dispute"))

@@ -361,7 +361,24 @@ def _command(full_text: str, reply_text: str) -> Command:
     ]
     if any(EDIT_BEGIN.match(line) for line in unquoted):
         return parse_command(full_text)
-    return parse_command(reply_text)
+    command = parse_command(reply_text)
+    if command.kind is not CommandKind.UNKNOWN:
+        return command
+    own = parse_command("\n".join(own_lines(full_text)))  # e.g. bottom-posted under a tab quote
+    return own if own.kind is not CommandKind.UNKNOWN else command
+
+
+_ATTRIBUTION = re.compile(r"(wrote|schrieb|a écrit|escribió|写道)\s*[:：]\s*$", re.IGNORECASE)
+
+
+def own_lines(text: str) -> list[str]:
+    """The lines the approver typed: no quoted lines (`>` or an indented block, as s-nail
+    quotes with a tab by default) and no "X wrote:" attribution line."""
+    return [
+        line
+        for line in text.splitlines()
+        if not line.startswith((">", "\t", "    ")) and not _ATTRIBUTION.search(line)
+    ]
 
 
 def _apply(
