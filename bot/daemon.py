@@ -220,11 +220,19 @@ class Daemon:
             with self._work:
                 report = loop.run_mailbox(mailbox, imap, smtp_sender(mailbox), now=self.options.clock())
             log.info("pass %s: %s", mailbox.name, report.summary())
-        if not self.stopping.is_set():
-            wait = self.options.sent_poll
-            if loop is not None:  # the loop's own steps (due follow-ups) come round at least this often
-                wait = min(wait, self.options.tick_minutes * 60.0)
-            imap.wait_for_news(mailbox.folders.inbox, wait)
+        if self.stopping.is_set() or (loop is not None and self._arrived_meanwhile(mailbox, imap)):
+            return
+        wait = self.options.sent_poll
+        if loop is not None:  # the loop's own steps (due follow-ups) come round at least this often
+            wait = min(wait, self.options.tick_minutes * 60.0)
+        imap.wait_for_news(mailbox.folders.inbox, wait)
+
+    def _arrived_meanwhile(self, mailbox: MailboxConfig, imap: ImapMailbox) -> bool:
+        """Mail that came while the pass ran (after its ingest step): IDLE would not announce it,
+        since INBOX is selected afresh after sending, so the next pass starts at once."""
+        inbox = mailbox.folders.inbox
+        state = self.store.folder_state(mailbox.name, inbox)
+        return state is not None and bool(imap.uids_after(inbox, state.last_uid))
 
     def run_forever(self) -> None:
         """Start, then block until SIGTERM or SIGINT; stop cleanly. Call from the main thread."""

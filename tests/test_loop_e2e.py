@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -162,6 +162,7 @@ def make_world(
             currency="USD",
             due_date=None,
             mailbox="sales",
+            timezone="UTC",
         )
         store.upsert_orders([order])
     finally:
@@ -196,7 +197,7 @@ def sink(stack: MailStack) -> MailUser:
     return MailUser(stack.env["SINK_USER"], stack.env["SINK_PASSWORD"])
 
 
-def copies_for(stack: MailStack, user: MailUser, folder: str, *criteria: str) -> list[Message]:
+def copies_for(stack: MailStack, user: MailUser, folder: str, *criteria: str) -> list[EmailMessage]:
     client = stack.imap(user)
     try:
         client.select_folder(folder, readonly=True)
@@ -210,15 +211,15 @@ def copies_for(stack: MailStack, user: MailUser, folder: str, *criteria: str) ->
         client.logout()
 
 
-def delivered_to(stack: MailStack, customer: str, *, settle: float = 1.0) -> list[Message]:
+def delivered_to(stack: MailStack, customer: str, *, settle: float = 1.0) -> list[EmailMessage]:
     """What the customer got (sink copies with Delivered-To: customer), after a short settle."""
     time.sleep(settle)
     return copies_for(stack, sink(stack), "INBOX", "HEADER", "Delivered-To", customer)
 
 
-def wait_delivered(stack: MailStack, customer: str, want: int, timeout: float = 15.0) -> list[Message]:
+def wait_delivered(stack: MailStack, customer: str, want: int, timeout: float = 15.0) -> list[EmailMessage]:
     deadline = time.monotonic() + timeout
-    while len(found := delivered_to(stack, customer, settle=0.0)) < want:
+    while len(delivered_to(stack, customer, settle=0.0)) < want:
         if time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -226,7 +227,7 @@ def wait_delivered(stack: MailStack, customer: str, want: int, timeout: float = 
     return delivered_to(stack, customer, settle=0.0)
 
 
-def requests_to(world: World) -> list[Message]:
+def requests_to(world: World) -> list[EmailMessage]:
     return copies_for(world.stack, world.approver, "INBOX", "SUBJECT", "[dunbot:")
 
 
@@ -284,6 +285,7 @@ def world(mailstack: MailStack, tmp_path: Path) -> Iterator[World]:
 def silent_for_a_week(world: World) -> tuple[datetime, Draft]:
     """`sync --once --now` a week later: one draft, mailed once to the approver."""
     at = world.start + timedelta(days=8)
+    at += timedelta(days=-at.weekday() % 7)  # a Monday: the next days are working days too
     world.sync(at)
     pending = world.drafts(DraftStatus.PENDING)
     assert len(pending) == 1, world.drafts()
@@ -369,7 +371,7 @@ def test_snooze_holds_the_draft_then_plans_again(world: World, tmp_path: Path) -
 # ---- forgeries ---------------------------------------------------------------------------------
 
 
-def token_of(request: Message) -> tuple[str, str]:
+def token_of(request: EmailMessage) -> tuple[str, str]:
     """(Reply-To address, Subject) of an approval request."""
     return str(request["Reply-To"]), str(request["Subject"])
 

@@ -375,3 +375,77 @@ def test_the_walk_sends_the_whole_ladder_when_nobody_answers() -> None:
     run = simulate(World((order,), (), RULES, "UTC"))
     assert [s.decision.rule_id for s in run.sent] == [s.id for s in RULES.ladder]
     assert all(s.at.astimezone(ZoneInfo("Europe/Berlin")).time() >= time(10) for s in run.sent)
+
+
+# --- what the properties found (kept as examples) -----------------------------------------------
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def de_order(**kw: object) -> Order:
+    base = Order("PO-7", "buyer@acme.example", "Acme", Decimal(5000), "EUR", None, country="DE")
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def decide(o: Order, history: list[Event], now: datetime, rules: Ruleset = RULES) -> Decision:
+    return next_action(o, history, rules, now=now, sent_to_customer=[], default_tz="UTC")
+
+
+def berlin(month: int, day: int, hour: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=BERLIN)
+
+
+def reply(at: datetime, intent: Intent, **kw: object) -> Event:
+    return Event(Direction.IN, at, intent=intent, sender="buyer@acme.example", **kw)  # type: ignore[arg-type]
+
+
+def test_found_due_date_reminder_after_a_dispute_is_a_draft() -> None:
+    """Was: the dispute went to the salesperson, then the due-date reminder (mode send) went out
+    unattended the next instant."""
+    rules = RULES.model_copy(update={"due_date": DueDateRule(mode="send")})
+    history = [
+        Event(Direction.OUT, berlin(3, 2)),
+        reply(berlin(3, 10, 9), Intent.DISPUTE),
+        Event(Direction.OUT, berlin(3, 10, 15), rule_id="dispute-to-salesperson"),
+    ]
+    d = decide(de_order(due_date=date(2026, 3, 20)), history, berlin(3, 19), rules)
+    assert d.rule_id == "due-date-reminder" and d.mode == "draft"
+    assert any("silence after a dispute" in a.why for a in d.alerts)
+
+
+def test_found_paid_then_a_bounce_still_stops_and_claims_paid() -> None:
+    """Was: a bounce arriving with (or after) the paid reply won the walk for ever; the order was
+    never marked claimed paid."""
+    history = [
+        Event(Direction.OUT, berlin(3, 2)),
+        reply(berlin(3, 4, 9), Intent.PAID),
+        Event(
+            Direction.IN,
+            berlin(3, 4, 9),
+            kind=Kind.BOUNCE,
+            bounce_recipient="finance@acme.example",
+        ),
+    ]
+    d = decide(de_order(), history, berlin(3, 4, 12))
+    assert d.action is Action.STOP and d.status is OrderStatus.CLAIMED_PAID
+    assert d.flag_contact == "finance@acme.example"
+    assert any("bounced" in a.why for a in d.alerts)
+
+
+def test_found_a_promise_without_a_date_keeps_the_avoided_days() -> None:
+    """Was: the check-in after a dateless promise (a 5-day pause ending Wednesday 1 April) went
+    out on the 1st of the month; only a promised date is a settlement date."""
+    history = [Event(Direction.OUT, berlin(3, 2)), reply(berlin(3, 25, 9), Intent.PROMISE)]
+    d = decide(de_order(), history, berlin(4, 1))
+    assert d.rule_id == "promise-check-in" and d.action is Action.FOLLOW_UP
+    # 2 April: day 2; 3 and 6 April: Good Friday, Easter Monday; 7 April: first working day
+    assert d.at == berlin(4, 8, 10)
+
+
+def test_a_promised_date_is_the_settlement_date_the_check_in_keeps() -> None:
+    history = [
+        Event(Direction.OUT, berlin(3, 2)),
+        reply(berlin(3, 25, 9), Intent.PROMISE, promised=date(2026, 3, 31)),
+    ]
+    d = decide(de_order(), history, berlin(4, 1))
+    assert d.rule_id == "promise-check-in" and d.at == berlin(4, 1)  # on time, on the 1st

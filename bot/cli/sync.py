@@ -94,7 +94,8 @@ def sync(
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: on a terminal)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what each folder did."),
 ) -> None:
-    """Fetch new mail from every mailbox, understand and thread it, store it; then exit."""
+    """One pass: fetch and understand new mail, act on approvers' answers, look again at waiting
+    drafts, plan, mail new drafts to the approvers (or queue `mode: send` ones), send; then exit."""
     if not once:
         raise InputError("`dunbot sync` needs --once (use `dunbot run` for the daemon)")
     setup_logging(verbose)
@@ -104,7 +105,8 @@ def sync(
     with open_store(ctx, config) as store, progress_bar(progress) as advance:
         loop = build_loop(config, store, knowledge)
         outcomes = loop_all(config, loop, now=when, progress=advance)
-        planned = loop.tick(when)  # no mailbox configured: still plan (and after them: no-op)
+        ticks = [o.report.tick for o in outcomes if o.report is not None and o.report.tick]
+        planned = ticks[0] if ticks else loop.tick(when)  # no mailbox ran: plan all the same
     for outcome in outcomes:
         if outcome.report is not None:
             sync_report = outcome.report.sync
@@ -126,7 +128,8 @@ def run(
     tick_seconds: float = typer.Option(300.0, "--tick-seconds", min=1.0, help="Plan due orders at least this often."),
     poll_seconds: float = typer.Option(60.0, "--poll-seconds", min=1.0, help="Longest IDLE wait (Sent is read then)."),
 ) -> None:
-    """The daemon: watch every mailbox (IDLE), ingest new mail; stop on SIGTERM or Ctrl-C."""
+    """The daemon: watch every mailbox (IDLE); after each new mail the whole loop runs at once
+    (answers, look again, plan, approval requests, sending); stop on SIGTERM or Ctrl-C."""
     setup_logging(verbose, default=logging.WARNING)
     config = load(ctx)
     knowledge = load_knowledge(config)

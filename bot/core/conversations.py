@@ -30,12 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.core.model import Order, OrderStatus, ParsedMessage
-from bot.core.ordernumbers import (
-    OrderPatterns,
-    find_order_numbers,
-    order_ids_in,
-    same_order_number,
-)
+from bot.core.ordernumbers import OrderIdIndex, OrderPatterns, find_order_numbers
 
 Via = Literal["thread", "order_number", "sender", "domain", "none"]
 ACTIVE = frozenset({OrderStatus.OPEN, OrderStatus.PAUSED, OrderStatus.CLAIMED_PAID})
@@ -56,6 +51,41 @@ class Match:
     order_id: str | None
     reason: str
     via: Via
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIndex:
+    """The orders a message may belong to, indexed once per list (`OrderIndex.build`) so that
+    matching costs what the message names, not what the list holds. Pass it to `match_order`
+    as `open_orders` when many messages are matched against the same orders."""
+
+    orders: tuple[Order, ...]
+    ids: OrderIdIndex
+    by_address: dict[str, tuple[int, ...]]  # active orders by customer/contact address
+    by_domain: dict[str, tuple[int, ...]]  # active orders by the domains of those addresses
+
+    @classmethod
+    def build(cls, orders: Iterable[Order]) -> OrderIndex:
+        all_orders = tuple(orders)
+        by_address: dict[str, list[int]] = {}
+        by_domain: dict[str, list[int]] = {}
+        for pos, order in enumerate(all_orders):
+            if order.status not in ACTIVE:
+                continue
+            for address in _order_addresses(order):
+                by_address.setdefault(address, []).append(pos)
+            for domain in _order_domains(order):
+                by_domain.setdefault(domain, []).append(pos)
+        return cls(
+            orders=all_orders,
+            ids=OrderIdIndex.build(o.order_id for o in all_orders),
+            by_address={k: tuple(v) for k, v in by_address.items()},
+            by_domain={k: tuple(v) for k, v in by_domain.items()},
+        )
+
+    def at(self, positions: Iterable[int]) -> list[Order]:
+        """The orders at these positions, once each, in list order."""
+        return [self.orders[p] for p in sorted(set(positions))]
 
 
 def referenced_ids(msg: ParsedMessage) -> tuple[str, ...]:
@@ -108,7 +138,7 @@ def match_order(
     msg: ParsedMessage,
     *,
     thread_orders: Mapping[str, str],
-    open_orders: Sequence[Order],
+    open_orders: Sequence[Order] | OrderIndex,
     patterns: OrderPatterns,
     own_addresses: frozenset[str],
     search_text: str | None = None,
@@ -118,10 +148,12 @@ def match_order(
 
     `open_orders` may hold closed orders too: numbers match any of them, sender and domain only
     the active ones. `subject_orders` maps `thread_key`s of stored messages to their order.
+    Matching many messages against the same orders: pass an `OrderIndex` built once.
     """
+    index = open_orders if isinstance(open_orders, OrderIndex) else OrderIndex.build(open_orders)
     text = msg.text if search_text is None else search_text
     who = counterparts(msg, own_addresses)
-    by_number = _by_number(msg.subject, text, open_orders, patterns, who)
+    by_number = _by_number(msg.subject, text, index, patterns, who)
     threaded = _by_thread(msg, thread_orders)
     if threaded is not None:
         return _with_conflict(threaded, by_number)
@@ -130,7 +162,7 @@ def match_order(
     by_subject = _by_subject(msg, own_addresses, subject_orders or {})
     if by_subject is not None:
         return by_subject
-    return _by_party(who, open_orders, patterns, own_addresses, clue=by_number.reason)
+    return _by_party(who, index, patterns, own_addresses, clue=by_number.reason)
 
 
 def _by_thread(msg: ParsedMessage, thread_orders: Mapping[str, str]) -> Match | None:
@@ -160,7 +192,7 @@ def _note(match: Match, note: str) -> Match:
 
 
 def _by_number(
-    subject: str, text: str, orders: Sequence[Order], patterns: OrderPatterns, who: Sequence[str]
+    subject: str, text: str, orders: OrderIndex, patterns: OrderPatterns, who: Sequence[str]
 ) -> Match:
     """via 'order_number' when the numbers decide (one order, or an ambiguity to report);
     otherwise Match(None, clue, 'none'), the clue naming numbers that fit no order."""
@@ -193,17 +225,17 @@ def _number_match(
 
 
 def _orders_for_numbers(
-    numbers: Sequence[str], source: str, orders: Sequence[Order]
+    numbers: Sequence[str], source: str, orders: OrderIndex
 ) -> list[tuple[Order, str]]:
     """(order, number as stated) for stated numbers and verbatim ids; active ones preferred."""
     hits: dict[str, tuple[Order, str]] = {}
     for number in numbers:
-        fitting = _prefer_active([o for o in orders if same_order_number(number, o.order_id)])
+        fitting = _prefer_active(orders.at(orders.ids.same_number(number)))
         for order in fitting:
             hits.setdefault(order.order_id, (order, number))
-    by_id = {o.order_id: o for o in orders if o.order_id not in hits}
-    for order_id in order_ids_in(source, by_id):
-        hits[order_id] = (by_id[order_id], order_id)
+    verbatim = [o for o in orders.at(orders.ids.mentioned_in(source)) if o.order_id not in hits]
+    for order in verbatim:
+        hits[order.order_id] = (order, order.order_id)
     return list(hits.values())
 
 
@@ -221,7 +253,7 @@ def _from_party(order: Order, who: Sequence[str], patterns: OrderPatterns) -> bo
 
 def _by_party(
     who: Sequence[str],
-    orders: Sequence[Order],
+    orders: OrderIndex,
     patterns: OrderPatterns,
     own: frozenset[str],
     *,
@@ -247,11 +279,10 @@ def _by_subject(
     )
 
 
-def _by_address(who: Sequence[str], orders: Sequence[Order]) -> Match | None:
+def _by_address(who: Sequence[str], orders: OrderIndex) -> Match | None:
     if not who:
         return None
-    wanted = set(who)
-    found = [o for o in orders if o.status in ACTIVE and wanted & _order_addresses(o)]
+    found = orders.at(p for a in set(who) for p in orders.by_address.get(a, ()))
     label = _list(who)
     if len(found) == 1:
         return Match(found[0].order_id, f"{label} has exactly one open order", "sender")
@@ -264,13 +295,13 @@ def _by_address(who: Sequence[str], orders: Sequence[Order]) -> Match | None:
 
 
 def _by_domain(
-    who: Sequence[str], orders: Sequence[Order], patterns: OrderPatterns, own: frozenset[str]
+    who: Sequence[str], orders: OrderIndex, patterns: OrderPatterns, own: frozenset[str]
 ) -> Match | None:
     own_domains = {a.rpartition("@")[2].lower() for a in own}
     domains = {a.rpartition("@")[2] for a in who} - patterns.free_mail_domains - own_domains - {""}
     if not domains:
         return None
-    found = [o for o in orders if o.status in ACTIVE and domains & _order_domains(o)]
+    found = orders.at(p for d in domains for p in orders.by_domain.get(d, ()))
     label = _list(sorted(domains))
     if len(found) == 1:
         return Match(

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from bot.core.literals import required_literals
 from bot.core.model import Attachment, Intent
 from bot.core.yamldoc import YamlDoc, pydantic_errors
 
@@ -131,6 +132,8 @@ class CompiledPattern:
     negatable: bool
     past_only: bool
     window: int  # characters before a match searched for negation cues
+    # At least one of these is in every text the regex matches (bot.core.literals); () no hint.
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,14 +210,16 @@ def _compile_patterns(intents: Mapping[str, IntentSpec], window: int) -> Iterabl
     for name, spec in intents.items():
         for language, entries in spec.patterns.items():
             for entry in entries:
+                regex = re.compile(lowered(entry.pattern))
                 yield CompiledPattern(
                     intent=Intent(name),
                     language=language,
-                    regex=re.compile(lowered(entry.pattern)),
+                    regex=regex,
                     weight=entry.weight if entry.weight is not None else spec.weight,
                     negatable=entry.negatable if entry.negatable is not None else spec.negatable,
                     past_only=spec.past_only,
                     window=spec.negation_window if spec.negation_window is not None else window,
+                    needs=required_literals(regex),
                 )
 
 
@@ -270,6 +275,8 @@ def score_intents(
     for pattern in patterns.patterns:
         if pattern.language in NEEDS_SCRIPT and pattern.language not in scripts:
             continue  # no Han in the text: the Chinese patterns cannot match
+        if pattern.needs and not any(map(clean.__contains__, pattern.needs)):
+            continue  # a word the pattern cannot match without is absent: skip the regex
         for found in pattern.regex.finditer(clean):
             if not _cancelled(clean, found, pattern, patterns):
                 factor = patterns.contrast_factor if found.start() >= turn else 1.0

@@ -31,7 +31,8 @@ SEPARATOR = r"[\s#:.\-_/]*"
 NUMBER_END = r"(?![0-9A-Za-z]|[.,/\-][0-9A-Za-z])"
 KEY_DROP_RE = re.compile(r"[\s\-_./#:]+")
 PREFIX_RE = re.compile(r"^([A-Z]+)(?=\d)")
-JOINED_PREFIX_RE = re.compile(r"[A-Za-z]{1,4}[-#]?")  # "PO-", "PI#", "SO": part of the id as written
+# "PO-", "PI#", "SO": part of the id as written
+JOINED_PREFIX_RE = re.compile(r"[A-Za-z]{1,4}[-#]?")
 TOKEN_RE = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z\-_/.#]*[0-9A-Za-z])?")
 DEFAULT_NUMBER = r"\d[\dA-Z]*(?:[-/_.][\dA-Z]+)*"
 
@@ -205,8 +206,66 @@ def order_ids_in(text: str, order_ids: Iterable[str]) -> list[str]:
     wanted = [i for i in order_ids if _distinctive(order_key(i))]
     if not wanted:
         return []
-    tokens = {order_key(t) for t in TOKEN_RE.findall(unicodedata.normalize("NFKC", text))}
+    tokens = token_keys(text)
     return [i for i in wanted if order_key(i) in tokens]
+
+
+def token_keys(text: str) -> set[str]:
+    """The `order_key` of every code-like token of `text` (what an id written verbatim is)."""
+    return {order_key(t) for t in TOKEN_RE.findall(unicodedata.normalize("NFKC", text))}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIdIndex:
+    """Order ids keyed for lookup, built once per list of ids: `same_order_number` and
+    `order_ids_in` answered in time proportional to the numbers or tokens asked about,
+    not to the number of ids. Answers keep the order of `ids`."""
+
+    ids: tuple[str, ...]
+    by_key: dict[str, tuple[int, ...]]  # order_key -> positions in ids
+    by_bare: dict[str, tuple[int, ...]]  # prefixed keys ("PO4711") by their bare part ("4711")
+    distinctive: frozenset[str]  # keys an id written verbatim in a text is found by
+
+    @classmethod
+    def build(cls, ids: Iterable[str]) -> OrderIdIndex:
+        all_ids = tuple(ids)
+        by_key: dict[str, list[int]] = {}
+        by_bare: dict[str, list[int]] = {}
+        for pos, order_id in enumerate(all_ids):
+            key = order_key(order_id)
+            if not key:
+                continue
+            by_key.setdefault(key, []).append(pos)
+            prefix = PREFIX_RE.match(key)
+            if prefix:
+                by_bare.setdefault(key[prefix.end() :], []).append(pos)
+        return cls(
+            ids=all_ids,
+            by_key={k: tuple(v) for k, v in by_key.items()},
+            by_bare={k: tuple(v) for k, v in by_bare.items()},
+            distinctive=frozenset(k for k in by_key if _distinctive(k)),
+        )
+
+    def same_number(self, number: str) -> list[int]:
+        """Positions of the ids `same_order_number(number, id)` holds for, ascending."""
+        key = order_key(number)
+        if not key:
+            return []
+        found = set(self.by_key.get(key, ()))
+        prefix = PREFIX_RE.match(key)
+        if prefix:  # "PO4711" is also the bare id "4711", never another prefix's
+            bare = key[prefix.end() :]
+            found.update(p for p in self.by_key.get(bare, ()) if not PREFIX_RE.match(bare))
+        else:  # "4711" is any "<letters>4711"
+            found.update(self.by_bare.get(key, ()))
+        return sorted(found)
+
+    def mentioned_in(self, text: str) -> list[int]:
+        """Positions of the distinctive ids `text` mentions verbatim (see order_ids_in), ascending."""
+        if not self.distinctive:
+            return []
+        keys = token_keys(text) & self.distinctive
+        return sorted(p for key in keys for p in self.by_key[key])
 
 
 def _distinctive(key: str) -> bool:

@@ -12,13 +12,18 @@ message with the reason and its raw bytes; the pass goes on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.core.conversations import match_order, referenced_ids, thread_key
+from bot.core.conversations import OrderIndex, match_order, referenced_ids, thread_key
 from bot.core.mime import parse_message
-from bot.core.model import Direction, Order, ParsedMessage, Understanding
+from bot.core.model import Direction, ParsedMessage, Understanding
 from bot.core.ordernumbers import OrderPatterns
 from bot.core.understand import UnderstandingRules, classify
 from bot.core.yamldoc import YamlDoc
@@ -28,6 +33,11 @@ from bot.ports import FetchedMessage, FolderState, Mailbox, MessageRecord, Quara
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 250
+# A folder with at least this many new messages is parsed and understood by a process pool
+# (one worker per core, at most MAX_WORKERS); fewer are not worth starting the workers for.
+POOL_MIN_MESSAGES = 1000
+MAX_WORKERS = 4
+POOL_CHUNK = 16  # messages per task sent to a worker
 # (folder, handled so far, total) -> None; the CLI draws a progress bar with it.
 ProgressFn = Callable[[str, int, int], None]
 
@@ -97,9 +107,23 @@ class _Pass:
     knowledge: Knowledge
     store: Store
     now: datetime
-    open_orders: list[Order] = field(default_factory=list)
+    open_orders: OrderIndex = field(default_factory=lambda: OrderIndex.build(()))
     threaded: dict[str, str] = field(default_factory=dict)  # Message-ID -> order_id seen this pass
     subjects: dict[str, str] = field(default_factory=dict)  # thread_key -> order_id seen this pass
+    workers: int = 0  # processes for parse + classify of a big folder; 0: decide by cpu count
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """One fetched message after parsing (and, in a worker, understanding)."""
+
+    item: FetchedMessage
+    msg: ParsedMessage | None = None
+    understanding: Understanding | None = None
+    understood: bool = False  # classify ran (or the message is outgoing and needs none)
+    stage: str = ""  # where it failed: "parse" or "understand"; "" when it did not
+    reason: str = ""
+    detail: str = ""  # traceback of an unexpected error, for the log
 
 
 def sync_mailbox(
@@ -111,9 +135,15 @@ def sync_mailbox(
     now: datetime,
     batch_size: int = DEFAULT_BATCH,
     progress: ProgressFn | None = None,
+    workers: int = 0,
 ) -> SyncReport:
-    """One pass over the mailbox's Sent and INBOX folders; returns what happened."""
-    state = _Pass(spec=spec, knowledge=knowledge, store=store, now=now)
+    """One pass over the mailbox's Sent and INBOX folders; returns what happened.
+
+    `workers`: processes that parse and understand a folder of at least POOL_MIN_MESSAGES new
+    messages (0: one per core, at most MAX_WORKERS; 1: none, all in this process). Threading
+    and storing stay here, in UID order, so the result is the same either way.
+    """
+    state = _Pass(spec=spec, knowledge=knowledge, store=store, now=now, workers=workers)
     report = SyncReport()
     for folder in (spec.sent, spec.inbox):
         report.folders.append(
@@ -140,17 +170,22 @@ def _sync_folder(
     uids = mailbox.uids_after(folder, last_uid)
     if not uids and (stored is None or report.resynced):  # remember the new UIDVALIDITY
         state.store.save_batch(FolderState(name, folder, uidvalidity, last_uid), [], [])
-    for start in range(0, len(uids), batch_size):
-        batch = uids[start : start + batch_size]
-        state.open_orders = state.store.open_orders()  # orders may be imported while we run
-        fetched = list(mailbox.fetch(folder, batch))
-        records, quarantined = _handle_batch(state, folder, fetched)
-        new = state.store.save_batch(
-            FolderState(name, folder, uidvalidity, batch[-1]), records, quarantined
-        )
-        _count(report, len(fetched), records, quarantined, new)
-        if progress is not None:
-            progress(folder, start + len(batch), len(uids))
+    batches = [uids[start : start + batch_size] for start in range(0, len(uids), batch_size)]
+    with _understander(state, folder, len(uids)) as understand:
+        pending: tuple[list[int], Iterator[_Outcome]] | None = None
+        done = 0
+        for batch in [*batches, None]:
+            # Fetch (and hand to the workers) the next batch before storing the previous one,
+            # so the workers are busy while this process waits for IMAP and the database.
+            ahead = (
+                None if batch is None else (batch, understand(list(mailbox.fetch(folder, batch))))
+            )
+            if pending is not None:
+                _store_batch(state, folder, uidvalidity, *pending, report)
+                done += len(pending[0])
+                if progress is not None:
+                    progress(folder, done, len(uids))
+            pending = ahead
     if uids:
         log.info(
             "sync %s/%s: %d new, %d quarantined, %d unmatched",
@@ -161,6 +196,92 @@ def _sync_folder(
             report.unmatched,
         )
     return report
+
+
+def _store_batch(
+    state: _Pass,
+    folder: str,
+    uidvalidity: int,
+    batch: list[int],
+    outcomes: Iterable[_Outcome],
+    report: FolderReport,
+) -> None:
+    """Thread and store one batch in one transaction with its last UID."""
+    # orders may be imported while we run; indexed once per batch, not per message
+    state.open_orders = OrderIndex.build(state.store.open_orders())
+    handled = list(outcomes)
+    records, quarantined = _handle_batch(state, folder, handled)
+    state_row = FolderState(state.spec.name, folder, uidvalidity, batch[-1])
+    new = state.store.save_batch(state_row, records, quarantined)
+    _count(report, len(handled), records, quarantined, new)
+
+
+Understander = Callable[[list[FetchedMessage]], Iterator[_Outcome]]
+
+
+@contextmanager
+def _understander(state: _Pass, folder: str, count: int) -> Iterator[Understander]:
+    """Parse (and in a pool also understand) fetched messages: here for a few, else in
+    worker processes. Results come back in the order given."""
+    workers = state.workers or min(os.cpu_count() or 1, MAX_WORKERS)
+    if workers < 2 or count < POOL_MIN_MESSAGES:
+        yield lambda fetched: iter([_parse(item) for item in fetched])
+        return
+    outgoing = folder == state.spec.sent
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded daemon
+    init = (state.knowledge.understanding, state.spec.own_addresses, state.now)
+    with ProcessPoolExecutor(workers, context, _init_worker, init) as pool:
+        log.info(
+            "sync %s/%s: %d messages, %d worker processes", state.spec.name, folder, count, workers
+        )
+        yield lambda fetched: _submit(pool, fetched, outgoing)
+
+
+def _submit(pool: Executor, fetched: list[FetchedMessage], outgoing: bool) -> Iterator[_Outcome]:
+    jobs = [(item, outgoing) for item in fetched]
+    return pool.map(_work, jobs, chunksize=POOL_CHUNK)  # submitted now, collected in order
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(rules: UnderstandingRules, own: frozenset[str], now: datetime) -> None:
+    _WORKER.update(rules=rules, own=own, now=now)
+
+
+def _work(job: tuple[FetchedMessage, bool]) -> _Outcome:
+    """In a worker: parse and, for incoming mail, understand one message."""
+    item, outgoing_folder = job
+    rules, own, now = _WORKER["rules"], _WORKER["own"], _WORKER["now"]
+    assert isinstance(rules, UnderstandingRules) and isinstance(own, frozenset)
+    assert isinstance(now, datetime)
+    parsed = _parse(item)
+    msg = parsed.msg
+    if msg is None:
+        return parsed
+    if outgoing_folder or msg.sender.email in own:
+        return _Outcome(item, msg, None, understood=True)
+    try:
+        understanding = classify(msg, rules, received_at=now)
+    except Exception as exc:  # noqa: BLE001 - quarantined by the caller
+        return _failed(item, "understand", exc, msg)
+    return _Outcome(item, msg, understanding, understood=True)
+
+
+def _parse(item: FetchedMessage) -> _Outcome:
+    try:
+        return _Outcome(item, parse_message(item.raw))
+    except Exception as exc:  # noqa: BLE001 - never lose a message: quarantine whatever fails
+        return _failed(item, "parse", exc)
+
+
+def _failed(
+    item: FetchedMessage, stage: str, exc: Exception, msg: ParsedMessage | None = None
+) -> _Outcome:
+    expected = isinstance(exc, MessageParseError)
+    reason = f"{stage}: {exc}" if expected else f"{stage}: {type(exc).__name__}: {exc}"
+    detail = "" if expected else traceback.format_exc()
+    return _Outcome(item, msg, stage=stage, reason=reason, detail=detail)
 
 
 def _start_uid(stored: FolderState | None, uidvalidity: int, report: FolderReport) -> int:
@@ -194,49 +315,49 @@ def _count(
 
 
 def _handle_batch(
-    state: _Pass, folder: str, fetched: Iterable[FetchedMessage]
+    state: _Pass, folder: str, outcomes: Iterable[_Outcome]
 ) -> tuple[list[MessageRecord], list[Quarantined]]:
-    """Parse all, look up the threads of the whole batch in one query, then understand and thread."""
-    parsed: list[tuple[FetchedMessage, ParsedMessage]] = []
+    """Look up the threads of the whole batch in one query, then understand and thread."""
+    parsed: list[_Outcome] = []
     quarantined: list[Quarantined] = []
-    for item in fetched:
-        try:
-            parsed.append((item, parse_message(item.raw)))
-        except Exception as exc:  # noqa: BLE001 - never lose a message: quarantine whatever fails
-            quarantined.append(_quarantine(state, folder, item, "parse", exc))
+    for outcome in outcomes:
+        if outcome.msg is None or outcome.stage:
+            quarantined.append(_quarantine(state, folder, outcome))
+        else:
+            parsed.append(outcome)
     parsed = _unknown(state, parsed)
-    refs = {ref for _, msg in parsed for ref in referenced_ids(msg)}
+    refs = {ref for o in parsed if o.msg is not None for ref in referenced_ids(o.msg)}
     known = state.store.orders_by_message_id(refs) if refs else {}
     records: list[MessageRecord] = []
-    for item, msg in parsed:
+    for outcome in parsed:
+        item, msg = outcome.item, outcome.msg
+        assert msg is not None
         try:
             if state.spec.divert is not None and state.spec.divert(folder, msg):
                 records.append(_diverted(state, folder, item.uid, msg))
                 continue
-            records.append(_record(state, folder, item.uid, msg, known))
+            records.append(_record(state, folder, outcome, msg, known))
         except Exception as exc:  # noqa: BLE001 - see above
-            quarantined.append(_quarantine(state, folder, item, "understand", exc))
+            quarantined.append(_quarantine(state, folder, _failed(item, "understand", exc)))
     return records, quarantined
 
 
-def _unknown(
-    state: _Pass, parsed: list[tuple[FetchedMessage, ParsedMessage]]
-) -> list[tuple[FetchedMessage, ParsedMessage]]:
+def _unknown(state: _Pass, parsed: list[_Outcome]) -> list[_Outcome]:
     """Drop messages the store already has (a resync, or the same mail in INBOX and Sent):
     the store would ignore them anyway, so they need not be understood again."""
-    ids = [msg.message_id for _, msg in parsed]
+    ids = [o.msg.message_id for o in parsed if o.msg is not None]
     stored = state.store.known_message_ids(state.spec.name, ids) if ids else set()
-    return [(item, msg) for item, msg in parsed if msg.message_id not in stored]
+    return [o for o in parsed if o.msg is not None and o.msg.message_id not in stored]
 
 
 def _record(
-    state: _Pass, folder: str, uid: int, msg: ParsedMessage, known: Mapping[str, str]
+    state: _Pass, folder: str, outcome: _Outcome, msg: ParsedMessage, known: Mapping[str, str]
 ) -> MessageRecord:
-    spec = state.spec
+    spec, uid = state.spec, outcome.item.uid
     outgoing = folder == spec.sent or msg.sender.email in spec.own_addresses
-    understanding = (
-        None if outgoing else classify(msg, state.knowledge.understanding, received_at=state.now)
-    )
+    understanding = outcome.understanding
+    if not outcome.understood and not outgoing:  # parsed here: understand it here too
+        understanding = classify(msg, state.knowledge.understanding, received_at=state.now)
     refs = referenced_ids(msg)
     thread = {r: order for r in refs if (order := state.threaded.get(r) or known.get(r))}
     match = match_order(
@@ -302,20 +423,12 @@ def _search_text(msg: ParsedMessage, understanding: Understanding | None) -> str
     return f"{msg.subject}\n{understanding.reply_text}"
 
 
-def _quarantine(
-    state: _Pass, folder: str, item: FetchedMessage, stage: str, exc: Exception
-) -> Quarantined:
-    reason = (
-        f"{stage}: {exc}"
-        if isinstance(exc, MessageParseError)
-        else f"{stage}: {type(exc).__name__}: {exc}"
-    )
-    if isinstance(exc, MessageParseError):
-        log.warning("sync %s/%s uid %d quarantined: %s", state.spec.name, folder, item.uid, reason)
+def _quarantine(state: _Pass, folder: str, outcome: _Outcome) -> Quarantined:
+    item, where = outcome.item, f"sync {state.spec.name}/{folder} uid {outcome.item.uid}"
+    if outcome.detail:
+        log.error("%s quarantined: %s\n%s", where, outcome.reason, outcome.detail.rstrip())
     else:
-        log.exception(
-            "sync %s/%s uid %d quarantined: %s", state.spec.name, folder, item.uid, reason
-        )
+        log.warning("%s quarantined: %s", where, outcome.reason)
     return Quarantined(
-        mailbox=state.spec.name, folder=folder, uid=item.uid, reason=reason, raw=item.raw
+        mailbox=state.spec.name, folder=folder, uid=item.uid, reason=outcome.reason, raw=item.raw
     )

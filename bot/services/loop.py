@@ -184,9 +184,8 @@ class Loop:
             policy=outbox_policy(mailbox),
         )
         for message_id, why in report.sent.failed:
-            self._notify(
-                mailbox, sender, f"The follow-up {message_id} was not sent: {why}.", now=now
-            )
+            text = f"The follow-up {message_id} was not sent: {why}."
+            self._notify(mailbox, sender, text, now=now, subject="dunbot: a follow-up failed")
 
     # ---- 1. approvers' answers --------------------------------------------------------------
 
@@ -257,7 +256,9 @@ class Loop:
                 continue
             held.append((draft.draft_id, why))
             text = f"Draft {draft.draft_id} ({draft.subject}) is held and not sent: {why}."
-            self._notify(mailbox, sender, text + " dunbot plans the order again.", now=now)
+            text += " dunbot plans the order again."
+            subject = f"dunbot: held, not sent: {draft.subject}"
+            self._notify(mailbox, sender, text, now=now, subject=subject)
         return held
 
     def _hold(self, draft: Draft, why: str, now: datetime) -> bool:
@@ -371,8 +372,16 @@ class Loop:
     def _drafts(self, mailbox: MailboxConfig, statuses: Sequence[DraftStatus]) -> list[Draft]:
         return [d for d in self.store.list_drafts(statuses) if d.mailbox == mailbox.name]
 
-    def _notify(self, mailbox: MailboxConfig, sender: Sender, text: str, *, now: datetime) -> None:
-        raw, recipients = notice_mail(mailbox, text, now=now, subject="dunbot: " + text[:60])
+    def _notify(
+        self,
+        mailbox: MailboxConfig,
+        sender: Sender,
+        text: str,
+        *,
+        now: datetime,
+        subject: str = "dunbot: an answer was not accepted",
+    ) -> None:
+        raw, recipients = notice_mail(mailbox, text, now=now, subject=subject)
         result = sender.send_sync(raw, sender=mailbox.address, recipients=recipients)
         if not isinstance(result, Delivered):
             log.warning("notice to %s not sent (%s): %s", ", ".join(recipients), result, text)
