@@ -134,10 +134,18 @@ def write_config(
 
 
 def make_world(
-    stack: MailStack, tmp: Path, *, mode: str = "draft", extra: str = "", mailbox_extra: str = ""
+    stack: MailStack,
+    tmp: Path,
+    *,
+    mode: str = "draft",
+    extra: str = "",
+    mailbox_extra: str = "",
+    self_approve: bool = False,
 ) -> World:
-    """Accounts, config, one order and the proforma invoice in the salesperson's Sent folder."""
-    sales, approver = stack.add_user(), stack.add_user()
+    """Accounts, config, one order and the proforma invoice in the salesperson's Sent folder.
+    `self_approve`: the salesperson approves their own drafts (one mailbox for everything)."""
+    sales = stack.add_user()
+    approver = sales if self_approve else stack.add_user()
     tag = secrets.token_hex(3).upper()
     order_id = f"PO-{tag}"
     buyer = f"buyer-{tag.lower()}@customer.invalid"
@@ -442,6 +450,25 @@ def test_a_trusted_authentication_results_failure_sends_nothing(
     wait_count(mailstack, world.sales, "INBOX", 3)
     world.sync(at + timedelta(hours=2))
     assert len(wait_delivered(mailstack, world.customer, 1)) == 1
+
+
+@pytest.mark.skipif(SNAIL is None, reason="s-nail missing: run tests/mailstack/mailstack install")
+def test_a_salesperson_approving_in_their_own_mailbox(mailstack: MailStack, tmp_path: Path) -> None:
+    """Request and answer both land in the sales INBOX: neither is taken for the customer's or
+    the salesperson's mail to the customer (which would hold the draft)."""
+    world = make_world(mailstack, tmp_path, self_approve=True)
+    at, draft = silent_for_a_week(world)
+    snail_reply(mailstack, world.sales, "ok", number=request_number(world), home=tmp_path / "home")
+    wait_count(mailstack, world.sales, "INBOX", 2)
+    out = world.sync(at + timedelta(hours=1))
+    assert "0 held" in out, out
+    assert_one_threaded_follow_up(world, draft)
+    store = world.store()
+    try:
+        threaded = [m.message_id for m in store.messages_for_order(world.order_id)]
+    finally:
+        store.close()
+    assert not any(m.startswith("approval.") for m in threaded)
 
 
 def test_a_missing_approval_key_names_the_variable(mailstack: MailStack, tmp_path: Path) -> None:

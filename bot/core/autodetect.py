@@ -23,24 +23,28 @@ from __future__ import annotations
 import email.errors
 import email.header
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from bot.core.dsn import (
+    ADDRESS,
+    DSN_DELAYED,
+    DSN_OK,
+    STATUS,
+    clean_address,
+    dsn_recipient,
+    field_blocks,
+    status_from_text,
+    worst,
+)
 from bot.core.model import Kind, ParsedMessage
-from bot.core.yamldoc import YamlDoc, pydantic_errors
+from bot.core.patterns import alternation, compile_at
+from bot.core.yamldoc import YamlDoc, validated
 
-_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-_SMTP_CODE = re.compile(r"(?:^|[\s(\[])([45])[0-5]\d(?:[ -](?=\D)|$)", re.MULTILINE)
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 _ORIGINAL_TO = re.compile(r"^to:[ \t]*([^\n]{1,300})", re.IGNORECASE | re.MULTILINE)
 _QUOTED_LINE = re.compile(r"^>", re.MULTILINE)
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w-]+)", re.IGNORECASE)
-_DSN_FAILED = ("failed",)
-_DSN_DELAYED = ("delayed",)
-_DSN_OK = ("delivered", "relayed", "expanded")
 
 
 class _HeaderRule(BaseModel):
@@ -112,66 +116,48 @@ class AutoPatterns:
     @classmethod
     def from_doc(cls, doc: YamlDoc) -> AutoPatterns:
         """Validate a parsed autoreply.yaml; a bad key or regex is a RuleError at its file:line."""
-        try:
-            spec = _AutoFile.model_validate(doc.data if doc.data is not None else {})
-        except ValidationError as exc:
-            raise pydantic_errors(doc, exc) from exc
-        c = _Compiler(doc)
+        spec = validated(_AutoFile, doc, doc.data)
         return cls(
             max_chars=spec.max_chars,
             auto_headers=tuple(
-                (rule.header.lower(), c.one(("auto_headers", i, "value"), rule.value))
+                (rule.header.lower(), compile_at(doc, ("auto_headers", i, "value"), rule.value))
                 for i, rule in enumerate(spec.auto_headers)
             ),
-            human_auto_submitted=c.one(("human_auto_submitted",), spec.human_auto_submitted),
-            bulk_precedence=c.one(("bulk_precedence",), spec.bulk_precedence),
+            human_auto_submitted=compile_at(
+                doc, ("human_auto_submitted",), spec.human_auto_submitted
+            ),
+            bulk_precedence=compile_at(doc, ("bulk_precedence",), spec.bulk_precedence),
             list_headers=frozenset(h.lower() for h in spec.list_headers),
-            subject_prefix=c.many("subject_prefixes", spec.subject_prefixes),
-            reply_prefix=c.one(("reply_prefixes",), spec.reply_prefixes),
-            body_phrase=c.many("body_phrases", spec.body_phrases),
+            subject_prefix=alternation(doc, "subject_prefixes", spec.subject_prefixes),
+            reply_prefix=compile_at(doc, ("reply_prefixes",), spec.reply_prefixes),
+            body_phrase=alternation(doc, "body_phrases", spec.body_phrases),
             body_triggers=tuple(t.lower() for t in spec.body_triggers),
-            challenge_sender=c.one(("challenge_senders",), spec.challenge_senders),
-            challenge_phrase=c.many("challenge_phrases", spec.challenge_phrases),
-            bounce_sender=c.one(("bounce_senders",), spec.bounce_senders),
-            bounce_subject=c.many("bounce_subjects", spec.bounce_subjects),
-            bounce_body=c.many("bounce_bodies", spec.bounce_bodies),
-            bounce_notice=c.many("bounce_notices", spec.bounce_notices),
-            delay_marker=c.many("delay_markers", spec.delay_markers),
-            status_hints=tuple(c.hint(key, status) for key, status in spec.status_hints.items()),
+            challenge_sender=compile_at(doc, ("challenge_senders",), spec.challenge_senders),
+            challenge_phrase=alternation(doc, "challenge_phrases", spec.challenge_phrases),
+            bounce_sender=compile_at(doc, ("bounce_senders",), spec.bounce_senders),
+            bounce_subject=alternation(doc, "bounce_subjects", spec.bounce_subjects),
+            bounce_body=alternation(doc, "bounce_bodies", spec.bounce_bodies),
+            bounce_notice=alternation(doc, "bounce_notices", spec.bounce_notices),
+            delay_marker=alternation(doc, "delay_markers", spec.delay_markers),
+            status_hints=tuple(
+                _hint(doc, key, status) for key, status in spec.status_hints.items()
+            ),
             recipient_patterns=tuple(
-                c.one(("recipient_patterns", i), pat, re.MULTILINE)
+                compile_at(doc, ("recipient_patterns", i), pat, re.MULTILINE)
                 for i, pat in enumerate(spec.recipient_patterns)
             ),
-            original_marker=c.many("original_markers", spec.original_markers, re.MULTILINE),
+            original_marker=alternation(
+                doc, "original_markers", spec.original_markers, re.MULTILINE
+            ),
         )
 
 
-class _Compiler:
-    """Compiles patterns, naming the YAML line of a bad one."""
-
-    def __init__(self, doc: YamlDoc) -> None:
-        self.doc = doc
-
-    def one(self, loc: tuple[Any, ...], pattern: str, flags: int = 0) -> re.Pattern[str]:
-        try:
-            return re.compile(pattern, re.IGNORECASE | flags)
-        except re.error as exc:
-            where = ".".join(map(str, loc))
-            raise self.doc.error(loc, f"{where}: not a valid regular expression: {exc}") from exc
-
-    def many(self, key: str, patterns: list[str], flags: int = 0) -> re.Pattern[str]:
-        for i, pattern in enumerate(patterns):
-            self.one((key, i), pattern, flags)
-        if not patterns:
-            return re.compile(r"(?!)")
-        return self.one((key,), "|".join(f"(?:{p})" for p in patterns), flags)
-
-    def hint(self, pattern: str, status: str) -> tuple[re.Pattern[str], str]:
-        if not _STATUS.fullmatch(status):
-            raise self.doc.error(
-                ("status_hints", pattern), f"status_hints: {status!r} is not a status like 5.1.1"
-            )
-        return self.one(("status_hints", pattern), pattern), status
+def _hint(doc: YamlDoc, pattern: str, status: str) -> tuple[re.Pattern[str], str]:
+    if not STATUS.fullmatch(status):
+        raise doc.error(
+            ("status_hints", pattern), f"status_hints: {status!r} is not a status like 5.1.1"
+        )
+    return compile_at(doc, ("status_hints", pattern), pattern), status
 
 
 def detect_kind(msg: ParsedMessage, patterns: AutoPatterns) -> KindResult:
@@ -207,71 +193,33 @@ def _report_type(msg: ParsedMessage) -> str:
     return found.group(1).lower() if found else ""
 
 
-def _dsn_blocks(text: str) -> Iterator[dict[str, str]]:
-    """RFC 3464 field blocks (per-message, then one per recipient) as lower-cased dicts."""
-    for chunk in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
-        fields: dict[str, str] = {}
-        key = ""
-        for line in chunk.split("\n"):
-            if line[:1] in (" ", "\t") and key:
-                fields[key] += " " + line.strip()
-            elif ":" in line:
-                key, _, value = line.partition(":")
-                key = key.strip().lower()
-                fields.setdefault(key, value.strip())
-        if fields:
-            yield fields
-
-
 def _from_dsn(text: str, p: AutoPatterns) -> KindResult | None:
     blocks = [
         b
-        for b in _dsn_blocks(text)
+        for b in field_blocks(text)
         if "final-recipient" in b or "original-recipient" in b or "action" in b
     ]
     if not blocks:
         return None
     actions = [b.get("action", "").lower().split(" ")[0] for b in blocks]
-    if all(a in _DSN_OK for a in actions):
+    if all(a in DSN_OK for a in actions):
         return KindResult(Kind.AUTO_REPLY, f"delivery report (RFC 3464): {actions[0]}")
-    block = _worst(blocks)
+    block = worst(blocks)
     action = block.get("action", "").lower()
     status = _dsn_status(block, action, p)
-    recipient = _dsn_recipient(block)
+    recipient = dsn_recipient(block)
     return KindResult(
         Kind.BOUNCE, f"delivery report (RFC 3464): {action or 'failed'} {status}", recipient, status
     )
 
 
-def _worst(blocks: list[dict[str, str]]) -> dict[str, str]:
-    """The first failed recipient, else the first with a 5.x.x status, else a delay, else the first."""
-    for block in blocks:
-        if block.get("action", "").lower().startswith(_DSN_FAILED):
-            return block
-    for block in blocks:
-        if block.get("status", "").strip().startswith("5"):
-            return block
-    for block in blocks:
-        if block.get("action", "").lower().startswith(_DSN_DELAYED):
-            return block
-    return blocks[0]
-
-
 def _dsn_status(block: dict[str, str], action: str, p: AutoPatterns) -> str:
     for source in (block.get("status", ""), block.get("diagnostic-code", "")):
-        found = _STATUS.search(source)
+        found = STATUS.search(source)
         if found and found.group(1) != "2":
             return found.group(0)
-    delayed = action.startswith(_DSN_DELAYED)
-    return _status_from_text(block.get("diagnostic-code", ""), delayed, p)
-
-
-def _dsn_recipient(block: dict[str, str]) -> str | None:
-    for key in ("original-recipient", "final-recipient", "x-actual-recipient"):
-        found = _ADDRESS.search(block.get(key, "").partition(";")[2] or block.get(key, ""))
-        if found:
-            return found.group(0).lower()
-    return None
+    delayed = action.startswith(DSN_DELAYED)
+    return status_from_text(block.get("diagnostic-code", ""), delayed, p.status_hints)
 
 
 def _free_form_bounce(msg: ParsedMessage, p: AutoPatterns, is_report: bool) -> KindResult | None:
@@ -295,7 +243,7 @@ def _free_form_bounce(msg: ParsedMessage, p: AutoPatterns, is_report: bool) -> K
     delayed = (
         p.delay_marker.search(_subject(msg)) is not None or p.delay_marker.search(text) is not None
     )
-    status = _status_from_text(text, delayed and not failed, p)
+    status = status_from_text(text, delayed and not failed, p.status_hints)
     recipient = _failed_address(failed, text, msg, p)
     return KindResult(Kind.BOUNCE, reason, recipient, status)
 
@@ -315,37 +263,23 @@ def _notice(msg: ParsedMessage, p: AutoPatterns) -> str:
     return text[: found.start()] if found else text
 
 
-def _status_from_text(text: str, delayed: bool, p: AutoPatterns) -> str:
-    """An RFC 3463 status from free text: stated, else hinted by a phrase, else the SMTP code."""
-    found = _STATUS.search(text)
-    if found and found.group(1) != "2":
-        return found.group(0)
-    for pattern, status in p.status_hints:
-        if pattern.search(text):
-            return ("4" + status[1:]) if delayed else status
-    code = _SMTP_CODE.search(text)
-    if code:
-        return f"{code.group(1)}.0.0"
-    return "4.0.0" if delayed else "5.0.0"
-
-
 def _failed_address(
     header: str | None, text: str, msg: ParsedMessage, p: AutoPatterns
 ) -> str | None:
     if header:
-        found = _ADDRESS.search(header)
+        found = ADDRESS.search(header)
         if found:
             return found.group(0).lower()
     ours = {msg.sender.email, *(a.email for a in msg.to), *(a.email for a in msg.cc)}
     for pattern in p.recipient_patterns:
         for match in pattern.finditer(text):
-            addr = _clean_address(
+            addr = clean_address(
                 match.group("addr") if "addr" in pattern.groupindex else match.group(0)
             )
             if addr and addr not in ours:
                 return addr
-    for match in _ADDRESS.finditer(text):
-        addr = _clean_address(match.group(0))
+    for match in ADDRESS.finditer(text):
+        addr = clean_address(match.group(0))
         if addr and addr not in ours and not p.bounce_sender.search(addr):
             return addr
     return _original_to(msg, ours, p)
@@ -355,15 +289,10 @@ def _original_to(msg: ParsedMessage, ours: set[str], p: AutoPatterns) -> str | N
     """The To: of the returned original, when the notice itself names nobody."""
     for _, text in ((None, msg.text), *msg.parts):
         for match in _ORIGINAL_TO.finditer(text[: p.max_chars]):
-            addr = _clean_address(match.group(1))
+            addr = clean_address(match.group(1))
             if addr and addr not in ours:
                 return addr
     return None
-
-
-def _clean_address(value: str) -> str | None:
-    found = _ADDRESS.search(value)
-    return found.group(0).strip(".").lower() if found else None
 
 
 # --- auto-replies ----------------------------------------------------------------------------

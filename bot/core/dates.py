@@ -10,17 +10,17 @@ paying or returning only, since its search is slow.
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from bot.core.daymath import add_months, anchored, build_date, day_of_month, full_year
 from bot.core.intent import lowered
-from bot.core.yamldoc import YamlDoc, pydantic_errors
+from bot.core.yamldoc import YamlDoc, validated
 
 Purpose = Literal["payment", "return"]
 MAX_AHEAD = timedelta(days=400)  # a promise further out than this is not a date we act on
@@ -89,10 +89,7 @@ class DatePatterns:
     def from_doc(cls, doc: YamlDoc) -> DatePatterns:
         """Validate doc.data["dates"]; errors are RuleError with the file and line."""
         data = doc.data.get("dates") if isinstance(doc.data, dict) else None
-        try:
-            spec = DatesSpec.model_validate(data or {})
-        except ValidationError as exc:
-            raise pydantic_errors(doc, _Prefixed(exc, "dates")) from exc
+        spec = validated(DatesSpec, doc, data or {}, at=("dates",))
         for lang, months in spec.months.items():
             if len(months) != 12:
                 raise doc.error(
@@ -104,16 +101,6 @@ class DatePatterns:
                     ("dates", "weekdays", lang), f"{lang}: needs 7 weekdays, has {len(days)}"
                 )
         return _compile(spec, doc)
-
-
-class _Prefixed:
-    """A ValidationError whose locations start at the `dates` key of the whole file."""
-
-    def __init__(self, exc: ValidationError, prefix: str) -> None:
-        self._exc, self._prefix = exc, prefix
-
-    def errors(self) -> list[dict[str, Any]]:
-        return [{**e, "loc": (self._prefix, *e["loc"])} for e in self._exc.errors()]
 
 
 def _compile(spec: DatesSpec, doc: YamlDoc) -> DatePatterns:
@@ -279,7 +266,7 @@ def _resolve(
     if groups.get("d") and groups.get("m"):
         return _day_month(groups, phrase.language, spec.order, base, patterns)
     if groups.get("d"):
-        return _day_of_month(int(groups["d"]), base)
+        return day_of_month(int(groups["d"]), base)
     if groups.get("m"):  # "end of March", "Anfang April", "8月底"
         first = _day_month(
             {"d": "1", "m": groups["m"], "y": groups.get("y")},
@@ -288,7 +275,7 @@ def _resolve(
             base,
             patterns,
         )
-        return None if first is None else _anchor(first, spec.anchor or "month_start")
+        return None if first is None else anchored(first, spec.anchor or "month_start")
     return _offset(groups.get("n"), phrase, base, patterns)
 
 
@@ -325,51 +312,15 @@ def _day_month(
         month = None if found is None else found + 1
     if month is None:
         return None
-    year = _year(year_text)
+    year = full_year(year_text)
     readings = [(int(day), month)]
     if month_text.isdigit() and order in ("mdy", "auto"):
         readings = [(month, int(day))] + (readings if order == "auto" else [])
-    dates = [d for d in (_build(year, m, d_, base) for d_, m in readings) if d is not None]
+    dates = [d for d in (build_date(year, m, d_, base) for d_, m in readings) if d is not None]
     if not dates:
         return None
     future = sorted(d for d in dates if d >= base)
     return future[0] if future else dates[0]
-
-
-def _year(text: str | None) -> int | None:
-    if not text:
-        return None
-    value = int(text)
-    return value + 2000 if value < 100 else value
-
-
-def _build(year: int | None, month: int, day: int, base: date) -> date | None:
-    """The date; without a year, this year's unless that lies over a month back (then next)."""
-    if not 1 <= month <= 12:
-        return None
-    chosen = year if year is not None else base.year
-    value = _safe_date(chosen, month, day)
-    if value is not None and year is None and value < base - timedelta(days=31):
-        value = _safe_date(chosen + 1, month, day)
-    return value
-
-
-def _safe_date(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def _day_of_month(day: int, base: date) -> date | None:
-    if not 1 <= day <= 31:
-        return None
-    if day >= base.day:
-        same = _safe_date(base.year, base.month, day)
-        if same is not None:
-            return same
-    nxt = _add_months(base.replace(day=1), 1)
-    return _safe_date(nxt.year, nxt.month, day)
 
 
 def _offset(count: str | None, phrase: Phrase, base: date, patterns: DatePatterns) -> date | None:
@@ -382,35 +333,14 @@ def _offset(count: str | None, phrase: Phrase, base: date, patterns: DatePattern
         days += n if spec.unit == "days" else 0
         weeks += n if spec.unit == "weeks" else 0
         months += n if spec.unit == "months" else 0
-    moved = _add_months(base, months) + timedelta(days=days, weeks=weeks)
-    return _anchor(moved, spec.anchor)
+    moved = add_months(base, months) + timedelta(days=days, weeks=weeks)
+    return anchored(moved, spec.anchor)
 
 
 def _count(text: str, lang: str, patterns: DatePatterns) -> int | None:
     if text.isdigit():
         return int(text)
     return patterns.numbers.get(lang, {}).get(text.lower())
-
-
-def _add_months(value: date, months: int) -> date:
-    total = value.year * 12 + value.month - 1 + months
-    year, month = divmod(total, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(value.day, last))
-
-
-def _anchor(value: date, anchor: str | None) -> date:
-    if anchor == "week_end":  # the working week ends on Friday
-        return value - timedelta(days=value.weekday()) + timedelta(days=4)
-    if anchor == "month_start":
-        return value.replace(day=1)
-    if anchor == "month_mid":
-        return value.replace(day=15)
-    if anchor == "month_end":
-        return value.replace(day=calendar.monthrange(value.year, value.month)[1])
-    if anchor == "year_end":
-        return date(value.year, 12, 31)
-    return value
 
 
 # -- dateparser, for languages without phrases ----------------------------------------------

@@ -27,11 +27,12 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from bot.core.yamldoc import YamlDoc, pydantic_errors
+from bot.core.names import after_sentence, looks_like_name, name_block, trim_symbols
+from bot.core.patterns import alternation, compile_at
+from bot.core.yamldoc import YamlDoc, validated
 
 MAX_LINE_CHARS = 1000  # longer lines are prose (or base64): never headers, never signatures
 MAX_DEPTH = 3  # forwards inside forwards: how deep the text below a header is followed
@@ -94,50 +95,29 @@ class QuotePatterns:
     @classmethod
     def from_doc(cls, doc: YamlDoc) -> QuotePatterns:
         """Validate a parsed quotes.yaml; a bad key or regex is a RuleError at its file:line."""
-        try:
-            spec = _QuotesFile.model_validate(doc.data if doc.data is not None else {})
-        except ValidationError as exc:
-            raise pydantic_errors(doc, exc) from exc
+        spec = validated(_QuotesFile, doc, doc.data)
         return cls(
             max_chars=spec.max_chars,
-            separator=_alternation(doc, "separators", spec.separators),
-            forward_separator=_alternation(doc, "forward_separators", spec.forward_separators),
-            reply_header=_alternation(doc, "reply_headers", spec.reply_headers),
-            reply_header_loose=_alternation(doc, "reply_headers_loose", spec.reply_headers_loose),
-            header_line_end=_compile(doc, ("header_line_end",), spec.header_line_end),
+            separator=alternation(doc, "separators", spec.separators),
+            forward_separator=alternation(doc, "forward_separators", spec.forward_separators),
+            reply_header=alternation(doc, "reply_headers", spec.reply_headers),
+            reply_header_loose=alternation(doc, "reply_headers_loose", spec.reply_headers_loose),
+            header_line_end=compile_at(doc, ("header_line_end",), spec.header_line_end),
             header_from=_field_names(doc, "header_from", spec.header_from),
             header_field=_field_names(doc, "header_fields", spec.header_fields + spec.header_from),
             header_window=spec.header_window,
             header_min_fields=spec.header_min_fields,
             quote_prefix=spec.quote_prefix,
-            delimiter=_alternation(doc, "signature_delimiters", spec.signature_delimiters),
-            mobile_footer=_alternation(doc, "mobile_footers", spec.mobile_footers),
-            sign_off=_alternation(doc, "sign_offs", spec.sign_offs),
-            name_line=_alternation(doc, "name_lines", spec.name_lines),
-            contact_line=_alternation(doc, "contact_lines", spec.contact_lines),
-            disclaimer=_alternation(doc, "disclaimers", spec.disclaimers),
-            banner=_alternation(doc, "banners", spec.banners),
+            delimiter=alternation(doc, "signature_delimiters", spec.signature_delimiters),
+            mobile_footer=alternation(doc, "mobile_footers", spec.mobile_footers),
+            sign_off=alternation(doc, "sign_offs", spec.sign_offs),
+            name_line=alternation(doc, "name_lines", spec.name_lines),
+            contact_line=alternation(doc, "contact_lines", spec.contact_lines),
+            disclaimer=alternation(doc, "disclaimers", spec.disclaimers),
+            banner=alternation(doc, "banners", spec.banners),
             max_tail_lines=spec.max_tail_lines,
             max_tail_width=spec.max_tail_width,
         )
-
-
-def _compile(doc: YamlDoc, loc: tuple[Any, ...], pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern, re.IGNORECASE)
-    except re.error as exc:
-        raise doc.error(
-            loc, f"{'.'.join(map(str, loc))}: not a valid regular expression: {exc}"
-        ) from exc
-
-
-def _alternation(doc: YamlDoc, key: str, patterns: list[str]) -> re.Pattern[str]:
-    """One regex for a list, each entry checked alone first so an error names its own line."""
-    for i, pattern in enumerate(patterns):
-        _compile(doc, (key, i), pattern)
-    if not patterns:
-        return re.compile(r"(?!)")  # matches nothing
-    return _compile(doc, (key,), "|".join(f"(?:{p})" for p in patterns))
 
 
 def _field_names(doc: YamlDoc, key: str, names: list[str]) -> re.Pattern[str]:
@@ -145,7 +125,7 @@ def _field_names(doc: YamlDoc, key: str, names: list[str]) -> re.Pattern[str]:
     if not names:
         return re.compile(r"(?!)")
     alternatives = "|".join(re.escape(n.strip()) for n in sorted(set(names), key=len, reverse=True))
-    return _compile(doc, (key,), rf"\*{{0,2}}(?:{alternatives})\*{{0,2}}\s*[:：]")
+    return compile_at(doc, (key,), rf"\*{{0,2}}(?:{alternatives})\*{{0,2}}\s*[:：]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,13 +333,13 @@ def _signature_start(lines: list[str], p: QuotePatterns) -> int | None:
     if candidates and p.name_line.fullmatch(last):
         return content[-1]
     for i in reversed(candidates):
-        if _is_sign_off(lines[i], p) and _name_block(lines[i + 1 :]):
+        if _is_sign_off(lines[i], p) and name_block(lines[i + 1 :]):
             return i
     for before, i in zip(content, candidates, strict=False):
         if (
-            _after_sentence(lines[before])
-            and _looks_like_name(lines[i])
-            and _name_block(lines[i + 1 :])
+            after_sentence(lines[before])
+            and looks_like_name(lines[i])
+            and name_block(lines[i + 1 :])
         ):
             return i  # "...attached.\n\nJohn\nJohn Miller\nPurchasing Manager"
     return _contact_block(lines, content[0], p)
@@ -367,58 +347,18 @@ def _signature_start(lines: list[str], p: QuotePatterns) -> int | None:
 
 def _is_sign_off(line: str, p: QuotePatterns) -> bool:
     """A closing line, alone ("Best regards,") or with the name after it ("Gruß K. Hofmann")."""
-    trimmed = _trim_symbols(line)
+    trimmed = trim_symbols(line)
     if p.sign_off.fullmatch(trimmed):
         return True
     found = p.sign_off.match(trimmed)
     if found is None or found.end() >= len(trimmed):
         return False
-    return _looks_like_name(trimmed[found.end() :])
-
-
-def _looks_like_name(text: str) -> bool:
-    """One to four capitalised words ("Grace", "K. Hofmann", "Ольга Смирнова")."""
-    words = text.strip(" ,").split()
-    if not 1 <= len(words) <= 4 or len(text.strip()) > 40:
-        return False
-    last = words[-1]
-    if last[-1] in "!?:;。！？" or (last[-1] == "." and "." not in last[:-1] and len(last) > 2):
-        return False  # a sentence ("In April."), not a name ("K. Hofmann", "John Doe, Ph.D.")
-    return all(w[0].isupper() and not any(c.isdigit() for c in w) for w in words)
-
-
-def _after_sentence(line: str) -> bool:
-    return line.rstrip().endswith((".", "!", "?", "。", "！", "？", "…"))
+    return looks_like_name(trimmed[found.end() :])
 
 
 def _short_tail(lines: list[str], i: int, p: QuotePatterns) -> bool:
     tail = [line.strip() for line in lines[i + 1 :] if line.strip()]
     return len(tail) <= p.max_tail_lines and all(len(line) <= p.max_tail_width for line in tail)
-
-
-def _trim_symbols(line: str) -> str:
-    """A line without trailing punctuation and emoji ("Cheers 🎉" -> "Cheers")."""
-    end = len(line)
-    while end and not line[end - 1].isalnum():
-        end -= 1
-    return line[:end].strip()
-
-
-def _name_block(tail: list[str]) -> bool:
-    """A name, a title, a company, an address: a few short lines, none of them a sentence."""
-    rest = [line.strip() for line in tail if line.strip()]
-    if len(rest) > 10:
-        return False
-    for line in rest:
-        words = len(line.split())
-        if (
-            len(line) > 80
-            or words > 12
-            or line.endswith(("?", "？"))
-            or (line.endswith(".") and words > 6)
-        ):
-            return False
-    return True
 
 
 def _contact_block(lines: list[str], first: int, p: QuotePatterns) -> int | None:

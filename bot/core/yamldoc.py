@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from bot.errors import RuleError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,21 @@ def _index(node: yaml.Node, prefix: tuple[Any, ...], lines: dict[tuple[Any, ...]
             _index(item, prefix + (i,), lines)
 
 
-def pydantic_errors(doc: YamlDoc, exc: Any) -> RuleError:
-    """The first pydantic ValidationError entry as a RuleError at its line (all listed in msg)."""
+def validated(model: type[M], doc: YamlDoc, data: Any, *, at: tuple[Any, ...] = ()) -> M:
+    """`data` (None counts as {}) as a `model`; an error is a RuleError at its line. `at`: where
+    `data` sits in the file, when it is one section of it."""
+    try:
+        return model.model_validate({} if data is None else data)
+    except ValidationError as exc:
+        raise pydantic_errors(doc, exc, at=at) from exc
+
+
+def pydantic_errors(doc: YamlDoc, exc: Any, *, at: tuple[Any, ...] = ()) -> RuleError:
+    """The first pydantic ValidationError entry as a RuleError at its line (all listed in msg);
+    `at` prefixes its location (the section of the file that was validated)."""
     errors = exc.errors()
     first = errors[0]
-    loc = first.get("loc", ())
+    loc = (*at, *first.get("loc", ()))
     where = ".".join(str(p) for p in loc) or "(top)"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return doc.error(loc, f"{where}: {first.get('msg', 'invalid')}{more}")

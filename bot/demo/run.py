@@ -223,6 +223,8 @@ def _write_config(out_dir: Path, supplier: Mapping[str, str]) -> Path:
                 "smtp": {**local, "port": 465},
                 "approvers": [supplier["address"]],
                 "manager": supplier["manager"],
+                "sender_name": supplier["name"],
+                "company": supplier["company"],
             }
         ],
     }

@@ -446,13 +446,16 @@ def notice_mail(
     *,
     now: datetime,
     subject: str = "dunbot: an answer was not accepted",
+    to: Sequence[str] = (),
 ) -> tuple[bytes, Sequence[str]]:
-    """A notice to the approvers (never to the sender of a forgery), Auto-Submitted."""
+    """A notice to the approvers (never to the sender of a forgery), or to `to` (an alert to
+    the manager); Auto-Submitted."""
+    recipients = tuple(to) or tuple(mailbox.approvers)
     msg = EmailMessage(policy=SMTP)
     msg["From"] = mailbox.address
-    msg["To"] = ", ".join(mailbox.approvers)
+    msg["To"] = ", ".join(recipients)
     msg["Subject"] = subject
     msg["Date"] = format_datetime(now)
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text + "\n", charset="utf-8")
-    return msg.as_bytes(), tuple(mailbox.approvers)
+    return msg.as_bytes(), recipients

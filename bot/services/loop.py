@@ -18,6 +18,7 @@ Time is `now`, read at the edge. Notices to approvers are Auto-Submitted (bot.se
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ class LoopReport:
     released: list[str] = field(default_factory=list)  # snoozes over: re-planned
     held: list[tuple[str, str]] = field(default_factory=list)  # (draft_id, why)
     tick: TickReport | None = None
+    alerts: int = 0  # alert mails sent (salesperson, manager)
     requested: list[str] = field(default_factory=list)  # draft ids mailed to approvers
     unattended: list[str] = field(default_factory=list)  # draft ids queued without approval
     sent: OutboxReport | None = None
@@ -104,7 +106,7 @@ class LoopReport:
         sent = self.sent
         return (
             f"{len(self.answers)} answer(s){f' ({answered})' if answered else ''}, "
-            f"{len(self.held)} held, {len(self.released)} released, "
+            f"{len(self.held)} held, {len(self.released)} released, {self.alerts} alert(s), "
             f"{len(self.requested)} approval request(s), {len(self.unattended)} unattended, "
             f"{len(sent.sent) if sent else 0} sent, {len(sent.failed) if sent else 0} failed"
         )
@@ -173,6 +175,7 @@ class Loop:
         report.released = self.release_snoozes(mailbox, now=now)
         report.held = self.look_again(mailbox, sender, now=now)
         report.tick = self.tick(now)
+        report.alerts = self.send_alerts(mailbox, sender, report.tick, now=now)
         self.ask_or_queue(mailbox, sender, now=now, report=report)
         report.sent = send_due(
             self.outbox,
@@ -275,6 +278,35 @@ class Loop:
             for order_id in draft.order_ids:
                 self.store.set_next_due(order_id, None)
         return done
+
+    # ---- 4. alerts ----------------------------------------------------------------------------
+
+    def send_alerts(
+        self, mailbox: MailboxConfig, sender: Sender, tick: TickReport, *, now: datetime
+    ) -> int:
+        """The tick's alerts (a person must read a reply, a bad-debt signal) as mail to the
+        salesperson (the approvers) or the manager, each once per order, rule and reason."""
+        sent = 0
+        for order_id, decision in tick.decisions.items():
+            for alert in decision.alerts:
+                to = (mailbox.manager,) if alert.to == "manager" and mailbox.manager else ()
+                recipients = to or mailbox.approvers
+                mark = "alert:" + hashlib.sha256(
+                    f"{order_id}\x00{decision.rule_id}\x00{alert.why}".encode()
+                ).hexdigest()[:40]
+                if alert.to in self.outbox.requested(mark):
+                    continue  # told before
+                text = f"Order {order_id}: {alert.why}. (rule {decision.rule_id})"
+                raw, rcpt = notice_mail(
+                    mailbox, text, now=now, subject=f"dunbot alert: order {order_id}", to=recipients
+                )
+                result = sender.send_sync(raw, sender=mailbox.address, recipients=rcpt)
+                if isinstance(result, Delivered):
+                    self.outbox.record_request(mark, alert.to, message_id=_message_id(raw), now=now)
+                    sent += 1
+                else:
+                    log.warning("alert for %s not sent (%s): %s", order_id, result, alert.why)
+        return sent
 
     # ---- 5. asking or queueing --------------------------------------------------------------
 

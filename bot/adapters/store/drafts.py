@@ -14,15 +14,15 @@ Both are indexed queries (ix_orders_next_due_at, pk_messages), never a scan of a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.adapters.store.rows import clean
+from bot.adapters.store.rows import chunks, clean, draft_from_row, draft_row
 from bot.adapters.store.tables import (
     customers,
     draft_orders,
@@ -34,8 +34,6 @@ from bot.adapters.store.tables import (
 from bot.core.model import Direction, Draft, DraftStatus, Order, OrderStatus
 from bot.errors import BotError
 
-_SEP = "\n"
-_CHUNK = 500
 NEVER = datetime(9000, 1, 1, tzinfo=UTC)  # parked: only news or a status change wakes it
 WATERMARK = "messages"
 # Drafts that still speak for their orders: the tick makes no other draft for them meanwhile.
@@ -95,13 +93,13 @@ class DraftsMixin:
                 .distinct()
             )
             news = [o for o in conn.scalars(changed) if o not in found]
-            for chunk in _chunks(news):
+            for chunk in chunks(news):
                 query = select(orders.c.order_id, orders.c.status).where(
                     orders.c.order_id.in_(chunk)
                 )
                 found.update({row.order_id: row.status for row in conn.execute(query)})
             closed = [o for o, status in found.items() if status != OrderStatus.OPEN.value]
-            for chunk in _chunks(closed):
+            for chunk in chunks(closed):
                 conn.execute(
                     update(orders).where(orders.c.order_id.in_(chunk)).values(next_due_at=NEVER)
                 )
@@ -193,7 +191,7 @@ class DraftsMixin:
         ]
         try:
             with self._engine.begin() as conn:
-                conn.execute(insert(drafts).values(_draft_row(draft)))
+                conn.execute(insert(drafts).values(draft_row(draft)))
                 conn.execute(insert(draft_orders), links)
                 detail = f"{draft.draft_id} {draft.rule_id} to {', '.join(draft.to)}"
                 for order_id in draft.order_ids:
@@ -207,7 +205,7 @@ class DraftsMixin:
             row = conn.execute(select(drafts).where(drafts.c.draft_id == draft_id)).first()
         if row is None:
             raise DraftLookupError(f"no draft {draft_id!r}; see `dunbot queue list`")
-        return _draft(row)
+        return draft_from_row(row)
 
     def list_drafts(self, statuses: Iterable[DraftStatus] | None = None) -> list[Draft]:
         """Drafts (with these statuses), oldest due first."""
@@ -215,7 +213,7 @@ class DraftsMixin:
         if statuses is not None:
             query = query.where(drafts.c.status.in_([s.value for s in statuses]))
         with self._engine.begin() as conn:
-            return [_draft(row) for row in conn.execute(query)]
+            return [draft_from_row(row) for row in conn.execute(query)]
 
     def drafts_for_order(
         self, order_id: str, statuses: Iterable[DraftStatus] | None = None
@@ -230,7 +228,7 @@ class DraftsMixin:
         if statuses is not None:
             query = query.where(draft_orders.c.status.in_([s.value for s in statuses]))
         with self._engine.begin() as conn:
-            return [(_draft(row), str(row.order_rule_id)) for row in conn.execute(query)]
+            return [(draft_from_row(row), str(row.order_rule_id)) for row in conn.execute(query)]
 
     def set_draft_status(self, draft_id: str, status: DraftStatus, *, reason: str) -> None:
         """Change a draft's status (and its order links'), with an audit entry per order."""
@@ -255,66 +253,3 @@ class DraftsMixin:
             detail = f"{draft_id}: {old} -> {status.value}: {reason}"
             for order_id in list(linked):
                 self._audit(conn, "draft.status", order_id, detail, now)
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _join(values: Sequence[str]) -> str:
-    return _SEP.join(values)
-
-
-def _split(value: str | None) -> tuple[str, ...]:
-    return tuple(value.split(_SEP)) if value else ()
-
-
-def _draft_row(d: Draft) -> dict[str, Any]:
-    return {
-        "draft_id": d.draft_id,
-        "mailbox": d.mailbox,
-        "order_ids": _join(d.order_ids),
-        "customer_email": d.customer_email.lower(),
-        "to": _join(d.to),
-        "cc": _join(d.cc),
-        "subject": clean(d.subject),
-        "body": clean(d.body),
-        "message_id": d.message_id,
-        "in_reply_to": d.in_reply_to,
-        "references": _join(d.references),
-        "rule_id": d.rule_id,
-        "template": d.template,
-        "language": d.language,
-        "mode": d.mode,
-        "reason": clean(d.reason),
-        "created_at": d.created_at,
-        "due_at": d.due_at,
-        "status": d.status.value,
-        "status_reason": "",
-        "updated_at": d.created_at,
-    }
-
-
-def _draft(row: Row[Any]) -> Draft:
-    return Draft(
-        draft_id=row.draft_id,
-        mailbox=row.mailbox,
-        order_ids=_split(row.order_ids),
-        customer_email=row.customer_email,
-        to=_split(row.to),
-        cc=_split(row.cc),
-        subject=row.subject,
-        body=row.body,
-        message_id=row.message_id,
-        in_reply_to=row.in_reply_to,
-        references=_split(row.references),
-        rule_id=row.rule_id,
-        template=row.template,
-        language=row.language,
-        mode=row.mode,
-        reason=row.reason,
-        created_at=row.created_at,
-        due_at=row.due_at,
-        status=DraftStatus(row.status),
-    )

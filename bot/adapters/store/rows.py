@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, String
 
 from bot.adapters.store.tables import messages
-from bot.core.model import Contact, Direction, Intent, Kind, Order, OrderStatus, Understanding
+from bot.core.model import (
+    Contact,
+    Direction,
+    Draft,
+    DraftStatus,
+    Intent,
+    Kind,
+    Order,
+    OrderStatus,
+    Understanding,
+)
 from bot.ports import MessageRecord, Quarantined
 
 _SEP = "\n"  # addresses and Message-IDs never contain a line break
+_CHUNK = 500  # bound parameters per IN (...) query
 _LIMITS = {
     column.name: column.type.length
     for column in messages.c
@@ -28,6 +40,22 @@ def clean(value: str) -> str:
     except UnicodeEncodeError:
         value = value.encode("utf-8", "replace").decode("utf-8")
     return value
+
+
+def join_lines(values: Sequence[str]) -> str:
+    """Several addresses, Message-IDs or order ids as one column value, one per line."""
+    return _SEP.join(values)
+
+
+def split_lines(value: str | None) -> tuple[str, ...]:
+    """The values `join_lines` stored (none for "" or NULL)."""
+    return tuple(value.split(_SEP)) if value else ()
+
+
+def chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    """`items` in slices small enough for one IN (...) query."""
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
 
 
 def _fit(row: dict[str, Any]) -> dict[str, Any]:
@@ -50,10 +78,10 @@ def message_row(record: MessageRecord, stored_at: datetime) -> dict[str, Any]:
             "direction": record.direction.value,
             "subject": record.subject,
             "sender": record.sender,
-            "recipients": _SEP.join(record.recipients),
+            "recipients": join_lines(record.recipients),
             "date": record.date,
             "in_reply_to": record.in_reply_to,
-            "references": _SEP.join(record.references),
+            "references": join_lines(record.references),
             "text": record.text,
             "order_id": record.order_id,
             "match_reason": record.match_reason,
@@ -70,10 +98,6 @@ def message_row(record: MessageRecord, stored_at: datetime) -> dict[str, Any]:
     )
 
 
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(value.split(_SEP)) if value else ()
-
-
 def message_record(row: Row[Any]) -> MessageRecord:
     return MessageRecord(
         mailbox=row.mailbox,
@@ -83,10 +107,10 @@ def message_record(row: Row[Any]) -> MessageRecord:
         direction=Direction(row.direction),
         subject=row.subject,
         sender=row.sender,
-        recipients=_split(row.recipients),
+        recipients=split_lines(row.recipients),
         date=row.date,
         in_reply_to=row.in_reply_to,
-        references=_split(row.references),
+        references=split_lines(row.references),
         text=row.text,
         order_id=row.order_id,
         match_reason=row.match_reason,
@@ -150,4 +174,54 @@ def order_from_row(row: Row[Any], people: tuple[Contact, ...]) -> Order:
         timezone=row.timezone,
         mailbox=row.mailbox,
         contacts=people,
+    )
+
+
+def draft_row(d: Draft) -> dict[str, Any]:
+    return {
+        "draft_id": d.draft_id,
+        "mailbox": d.mailbox,
+        "order_ids": join_lines(d.order_ids),
+        "customer_email": d.customer_email.lower(),
+        "to": join_lines(d.to),
+        "cc": join_lines(d.cc),
+        "subject": clean(d.subject),
+        "body": clean(d.body),
+        "message_id": d.message_id,
+        "in_reply_to": d.in_reply_to,
+        "references": join_lines(d.references),
+        "rule_id": d.rule_id,
+        "template": d.template,
+        "language": d.language,
+        "mode": d.mode,
+        "reason": clean(d.reason),
+        "created_at": d.created_at,
+        "due_at": d.due_at,
+        "status": d.status.value,
+        "status_reason": "",
+        "updated_at": d.created_at,
+    }
+
+
+def draft_from_row(row: Row[Any]) -> Draft:
+    return Draft(
+        draft_id=row.draft_id,
+        mailbox=row.mailbox,
+        order_ids=split_lines(row.order_ids),
+        customer_email=row.customer_email,
+        to=split_lines(row.to),
+        cc=split_lines(row.cc),
+        subject=row.subject,
+        body=row.body,
+        message_id=row.message_id,
+        in_reply_to=row.in_reply_to,
+        references=split_lines(row.references),
+        rule_id=row.rule_id,
+        template=row.template,
+        language=row.language,
+        mode=row.mode,
+        reason=row.reason,
+        created_at=row.created_at,
+        due_at=row.due_at,
+        status=DraftStatus(row.status),
     )
