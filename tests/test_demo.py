@@ -101,6 +101,23 @@ def test_follow_ups_are_spaced_and_the_silent_customer_climbs_the_ladder(
     assert len(set(steps)) == len(steps)  # each step once, rising
 
 
+def test_drafts_are_approved_by_mail_replies_including_an_edit_and_a_snooze(
+    played: tuple[DemoResult, list[Line]],
+) -> None:
+    result, lines = played
+    read = [what for _, _, what in lines if what.startswith("dunbot read the approval:")]
+    assert any("edited and approved" in what for what in read)
+    assert any("snoozed until" in what for what in read)
+    lucia = sent_to(result, "compras@garcia-distribuciones.example")
+    edited = [
+        m for m in lucia if "Half now and half by April 30" in m.get_body(("plain",)).get_content()
+    ]
+    assert len(edited) == 1  # the approver's text went out instead of the draft, once
+    requests = sum(1 for _, _, what in lines if "mailed to the approver" in what)
+    sent = sum(1 for _, who, _ in lines if who == "outbox")
+    assert 0 < sent <= requests
+
+
 def test_the_demo_command_prints_a_timeline_and_refuses_to_overwrite_a_foreign_folder(
     tmp_path: Path,
 ) -> None:

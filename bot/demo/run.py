@@ -9,8 +9,12 @@ Everything lands in one directory: the database, the mailbox, the customers' mai
 
 from __future__ import annotations
 
+import email
+import email.policy
+import os
+import secrets
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -23,17 +27,16 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from bot.adapters.folder import FolderMailbox
-from bot.adapters.store import SqlOutbox, SqlStore
+from bot.adapters.store import SqlStore
 from bot.config import Config, load_config
 from bot.core.model import Direction, Draft, DraftStatus, Order, OrderStatus
-from bot.daemon import build_ticker, load_knowledge, mailbox_spec
+from bot.daemon import build_loop, load_knowledge
 from bot.paths import DEFAULT_RULES_DIR, DEFAULT_TEMPLATES_DIR
 from bot.ports import Delivered, SendResult
-from bot.services.approve import approve
-from bot.services.ingest import sync_mailbox
-from bot.services.outbox import send_due
+from bot.services.loop import LoopReport
 
 STORY = Path(__file__).with_name("story.yaml")
+KEY_ENV = "DUNBOT_DEMO_APPROVAL_KEY"  # the demo signs its approval tokens with a key of its own
 MARKER = ".dunbot-demo"
 UTC = ZoneInfo("UTC")
 TICK_HOURS = (1, 4, 7, 10, 13, 16, 19, 22)  # UTC: every customer's send window meets some of them
@@ -58,28 +61,34 @@ class DemoResult:
 
 
 class FolderSender:
-    """bot.ports.Sender that 'delivers' into the customers' folders (and the journal copy to INBOX)."""
+    """bot.ports.Sender that 'delivers' into folders: the salesperson's own mail (approval
+    requests, the outbox's journal copy) into the mailbox's INBOX, everyone else's under
+    out_dir/customers/<address>/."""
 
     def __init__(self, out_dir: Path, mailbox: FolderMailbox, own: str) -> None:
         self.out_dir, self.mailbox, self.own = out_dir, mailbox, own
         self.delivered: list[Path] = []
+        self.requests: list[bytes] = []  # approval requests, for the scripted salesperson
 
-    def send_sync(self, raw: bytes, *, sender: str, recipients: Any) -> SendResult:
+    def send_sync(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
         for rcpt in recipients:
             if rcpt.lower() == self.own:
                 self.mailbox.deliver("INBOX", raw)
+                if b"\nReply-To:" in raw.split(b"\r\n\r\n", 1)[0].replace(b"\r\n", b"\n"):
+                    self.requests.append(raw)
                 continue
             folder = self.out_dir / "customers" / rcpt.lower()
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{len(list(folder.glob('*.eml'))) + 1:03d}.eml"
             path.write_bytes(raw)
             self.delivered.append(path)
-        return Delivered(f"250 2.0.0 written to {len(list(recipients))} folder(s)")
+        return Delivered(f"250 2.0.0 written to {len(recipients)} folder(s)")
 
 
 def run_demo(out_dir: Path, *, days: int, say: Say) -> DemoResult:
     """Play the story for `days` days into out_dir (replaced if it holds an earlier demo)."""
     story = yaml.safe_load(STORY.read_text(encoding="utf-8"))
+    os.environ.setdefault(KEY_ENV, secrets.token_hex(32))
     _fresh(out_dir)
     config = load_config(_write_config(out_dir, story["supplier"]))
     mailbox_cfg = config.mailboxes[0]
@@ -113,22 +122,61 @@ class _World:
     claimed: dict[str, datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.knowledge = load_knowledge(self.config)
-        self.tick = build_ticker(self.config, self.store)
+        self.loop = build_loop(self.config, self.store, load_knowledge(self.config))
         self.mailbox_cfg = self.config.mailboxes[0]
-        self.spec = mailbox_spec(self.mailbox_cfg)
 
     def step(self, now: datetime, arriving: list[StoryMessage]) -> None:
         for message in arriving:
             self.folder.deliver(message.folder, message.raw)
-        sync_mailbox(self.spec, self.folder, self.store, self.knowledge, now=now)
+        report = self.loop.run_mailbox(self.mailbox_cfg, self.folder, self.sender, now=now)
         for message in arriving:
             self._tell_understood(message)  # said at the message's own time, in UTC
-        report = self.tick(now)
-        for draft in report.drafts:
-            self._approve(draft, now)
-        send_due(SqlOutbox(self.store), self.mailbox_cfg, self.sender, self.folder, now=now)
+        self._tell(report, now)
+        self._answer_requests(now)
         self._confirm_payments(now)
+
+    def _tell(self, report: LoopReport, now: datetime) -> None:
+        for answer in report.answers:
+            self.say(
+                now, self._orders_of(answer.draft_id), f"dunbot read the approval: {answer.detail}"
+            )
+        for draft_id in report.requested:
+            draft = self.store.get_draft(draft_id)
+            self._keep(draft)
+            self.say(
+                now,
+                ", ".join(draft.order_ids),
+                f"draft '{draft.rule_id}' ({draft.language}) for {', '.join(draft.to)} mailed to the "
+                f"approver: {draft.reason}",
+            )
+        for message_id in report.sent.sent if report.sent else []:
+            self.say(now, "outbox", f"sent once: <{message_id}>")
+
+    def _orders_of(self, draft_id: str | None) -> str:
+        return ", ".join(self.store.get_draft(draft_id).order_ids) if draft_id else "?"
+
+    def _answer_requests(self, now: datetime) -> None:
+        """The salesperson answers each approval request from their mail client, like a person."""
+        while self.sender.requests:
+            request = email.message_from_bytes(
+                self.sender.requests.pop(0), policy=email.policy.default
+            )
+            draft = self.store.get_draft(_draft_id(request))
+            command = _salesperson_says(draft)
+            self.folder.deliver("INBOX", _reply(request, command, now))
+            shown = command.splitlines()[0] + (" (with an edited text)" if "\n" in command else "")
+            self.say(
+                now, ", ".join(draft.order_ids), f"salesperson replied to the request: {shown!r}"
+            )
+
+    def _keep(self, draft: Draft) -> None:
+        path = self.result.out_dir / "drafts" / f"{draft.due_at:%Y%m%d-%H%M}-{draft.rule_id}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f"To: {', '.join(draft.to)}\nSubject: {draft.subject}\n\n{draft.body}\n",
+            encoding="utf-8",
+        )
+        self.result.drafts.append(path)
 
     def _tell_understood(self, message: StoryMessage) -> None:
         for record in self._records_with(message.key):
@@ -152,32 +200,6 @@ class _World:
                 if record.message_id == f"{key}@demo.example":
                     yield record
 
-    def _approve(self, draft: Draft, now: datetime) -> None:
-        path = self.result.out_dir / "drafts" / f"{draft.due_at:%Y%m%d-%H%M}-{draft.rule_id}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            f"To: {', '.join(draft.to)}\nSubject: {draft.subject}\n\n{draft.body}\n",
-            encoding="utf-8",
-        )
-        self.result.drafts.append(path)
-        orders = ", ".join(draft.order_ids)
-        self.say(
-            now,
-            orders,
-            f"draft '{draft.rule_id}' ({draft.language}, {draft.mode}) to {', '.join(draft.to)}: {draft.reason}",
-        )
-        if draft.status is not DraftStatus.PENDING:
-            return
-        answer = approve(
-            self.store,
-            SqlOutbox(self.store),
-            self.mailbox_cfg,
-            draft.draft_id,
-            now=now,
-            by="the demo's salesperson",
-        )
-        self.say(now, orders, f"salesperson: {answer.detail}")
-
     def _confirm_payments(self, now: datetime) -> None:
         """The salesperson checks the bank a day after a customer says it paid."""
         for order in self.store.list_orders(OrderStatus.CLAIMED_PAID):
@@ -189,6 +211,41 @@ class _World:
                 self.say(
                     now, order.order_id, "salesperson confirmed: the money arrived; order paid"
                 )
+
+
+def _message_id(msg: EmailMessage) -> str:
+    return "".join(str(msg["Message-ID"]).split()).strip("<>")  # long ids come folded
+
+
+def _draft_id(request: EmailMessage) -> str:
+    """The draft an approval request is about (its Message-ID is approval.<draft_id>.<...>@...)."""
+    return _message_id(request).split(".")[1]
+
+
+def _salesperson_says(draft: Draft) -> str:
+    """The demo's salesperson: edits the cash-flow answer, snoozes one check-in, approves the rest."""
+    if draft.rule_id == "answer-cash-flow" and draft.status is DraftStatus.PENDING:
+        return f"--- edit below ---\n{draft.body.rstrip()}\n\nP.S. Half now and half by April 30 works for us.\n--- end ---"
+    if draft.rule_id == "friendly-check-in" and draft.language == "zh":
+        return "snooze 2d"
+    return "好的" if draft.language == "zh" else "ok"
+
+
+def _reply(request: EmailMessage, command: str, now: datetime) -> bytes:
+    """What a mail client sends when the salesperson answers: to Reply-To, Re: subject, quoted."""
+    msg = EmailMessage()
+    msg["From"] = request["To"]
+    msg["To"] = request["Reply-To"]
+    msg["Subject"] = f"Re: {request['Subject']}"
+    msg["Date"] = format_datetime(now + timedelta(minutes=20))
+    msg["Message-ID"] = f"<answer.{_message_id(request)}>"
+    msg["In-Reply-To"] = msg["References"] = f"<{_message_id(request)}>"
+    body = request.get_body(("plain",))
+    quoted = "\n".join(f"> {line}" for line in (body.get_content() if body else "").splitlines())
+    msg.set_content(
+        f"{command}\n\nOn {request['Date']}, dunbot wrote:\n{quoted}\n", charset="utf-8"
+    )
+    return msg.as_bytes()
 
 
 def _fresh(out_dir: Path) -> None:
@@ -215,6 +272,7 @@ def _write_config(out_dir: Path, supplier: Mapping[str, str]) -> Path:
         "timezone": supplier["timezone"],
         "rules": str(DEFAULT_RULES_DIR),
         "templates": str(DEFAULT_TEMPLATES_DIR),
+        "approval_key_env": KEY_ENV,
         "mailboxes": [
             {
                 "name": "sales",

@@ -230,11 +230,16 @@ def _understander(state: _Pass, folder: str, count: int) -> Iterator[Understande
     outgoing = folder == state.spec.sent
     context = multiprocessing.get_context("spawn")  # no fork of a threaded daemon
     init = (state.knowledge.understanding, state.spec.own_addresses, state.now)
-    with ProcessPoolExecutor(workers, context, _init_worker, init) as pool:
-        log.info(
-            "sync %s/%s: %d messages, %d worker processes", state.spec.name, folder, count, workers
-        )
+    pool = ProcessPoolExecutor(workers, context, _init_worker, init)
+    log.info(
+        "sync %s/%s: %d messages, %d worker processes", state.spec.name, folder, count, workers
+    )
+    try:
         yield lambda fetched: _submit(pool, fetched, outgoing)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # a failed pass: drop the queued work
+        raise
+    pool.shutdown()
 
 
 def _submit(pool: Executor, fetched: list[FetchedMessage], outgoing: bool) -> Iterator[_Outcome]:

@@ -1,7 +1,8 @@
 """SqlStore: bot.ports.Store on SQLAlchemy Core, for SQLite (embedded) and PostgreSQL (psycopg 3).
 
 Every public method is one transaction. `SqlStore.open(url)` migrates the schema to the
-newest Alembic revision before returning.
+newest Alembic revision before returning. Orders and the audit log are here; the ingest side
+(messages, folder state, quarantine) is in ingest.py, the planning tick's in drafts.py.
 """
 
 from __future__ import annotations
