@@ -10,8 +10,10 @@ name an order number), imports matching orders, then in one run measures:
 
   (a) raw: IMAPClient UID FETCH BODY.PEEK[] of every message in batches (the ceiling);
   (b) ingest: the pass `dunbot sync --once` makes (bot.daemon.sync_all), in a child process
-      of its own, timed inside it; its peak RSS from os.wait4. With --cli, the whole
-      `dunbot sync --once` (ingest, then the planning tick) is timed as well.
+      of its own, timed inside it; the peak memory of that process and its parse/classify
+      workers together (RSS sum, an upper bound, and PSS), sampled from /proc. --serial keeps
+      it in one process (no worker pool). With --cli, the whole `dunbot sync --once` (ingest,
+      then the planning tick) is timed as well.
 
 Prints messages/s for both, their ratio, and the peak memory. Targets: ingest >= 50% of raw,
 peak RSS < 300 MB whatever N. --profile also runs the pass in-process under cProfile and
@@ -275,19 +277,20 @@ def fresh_db(config: Path, name: str) -> str:
     return f"sqlite:///{db}"
 
 
-def child(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Run a process; (seconds, peak RSS in KB of it and its children together, stdout).
+def child(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int, str]:
+    """Run a process; (seconds, peak RSS and peak PSS in KB of it and its children together, stdout).
 
-    wait4's ru_maxrss is the largest single process only; with worker processes the sum of the
-    tree is what the machine must hold, so the tree is sampled every 0.1 s as well (RSS counts
-    pages shared between processes once per process: an upper bound)."""
+    wait4's ru_maxrss is the largest single process only; with worker processes the tree is what
+    the machine must hold, so it is sampled every 0.1 s. The RSS sum counts pages the processes
+    share once per process (an upper bound); PSS splits them among the sharers."""
     began = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
-    peak, stop = [0], threading.Event()
+    peak, stop = [0, 0], threading.Event()
 
     def sample() -> None:
         while not stop.wait(0.1):
-            peak[0] = max(peak[0], tree_rss_kb(proc.pid))
+            rss, pss = tree_memory_kb(proc.pid)
+            peak[:] = [max(peak[0], rss), max(peak[1], pss)]
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -299,25 +302,27 @@ def child(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {out}")
-    return time.perf_counter() - began, max(usage.ru_maxrss, peak[0]), out
+    return time.perf_counter() - began, max(usage.ru_maxrss, peak[0]), peak[1], out
 
 
-def tree_rss_kb(pid: int) -> int:
-    """VmRSS of a process and all its descendants, in KB (0 for processes gone meanwhile)."""
-    total, todo = 0, [pid]
+def tree_memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process and all its descendants, in KB; processes gone meanwhile count 0."""
+    rss = pss = 0
+    todo = [pid]
     while todo:
         current = todo.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
             for task in Path(f"/proc/{current}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return total
+        fields = {line.split(":")[0]: line.split()[1] for line in rollup.splitlines()[1:]}
+        rss, pss = rss + int(fields.get("Rss", 0)), pss + int(fields.get("Pss", 0))
+    return rss, pss
 
 
-def dunbot(config: Path, env: dict[str, str], *args: str) -> tuple[float, int, str]:
+def dunbot(config: Path, env: dict[str, str], *args: str) -> tuple[float, int, int, str]:
     return child([sys.executable, "-m", "bot", "--config", str(config), *args], env)
 
 
@@ -348,6 +353,9 @@ def profile_pass(config: Path, env: dict[str, str]) -> None:
     from bot.adapters.store import SqlStore
     from bot.config import load_config
     from bot.daemon import load_knowledge, sync_all
+    from bot.services import ingest
+
+    ingest.POOL_MIN_MESSAGES = sys.maxsize  # in one process: cProfile sees only its own
 
     cfg = load_config(config)
     knowledge = load_knowledge(cfg)
@@ -362,7 +370,7 @@ def profile_pass(config: Path, env: dict[str, str]) -> None:
         "thread (match_order)": "match_order", "store (save_batch)": "save_batch",
         "thread lookup (orders_by_message_id)": "orders_by_message_id",
     }
-    print(f"\nprofile of the in-process pass: {wall:.1f}s wall (cProfile slows it down)")
+    print(f"\nprofile of the in-process pass, serial: {wall:.1f}s wall (cProfile slows it down)")
     for label, func in stages.items():
         cum = sum(v[3] for k, v in stats.stats.items() if k[2] == func)  # type: ignore[attr-defined]
         print(f"  {label:<40} {cum:7.1f}s  {100 * cum / wall:5.1f}%")
@@ -394,17 +402,18 @@ def main() -> None:
         print(f"raw FETCH: {raw_n} messages, {raw_bytes / 1e6:.0f} MB in {raw_s:.1f}s = {raw_n / raw_s:.0f} msg/s")
         ingest_env = {**env, "DUNBOT_DATABASE": fresh_db(config, "ingest.db")}
         cmd = [sys.executable, __file__, "--ingest-only", str(config), *(["--serial"] if args.serial else [])]
-        _, rss_kb, out = child(cmd, ingest_env)
+        _, rss_kb, pss_kb, out = child(cmd, ingest_env)
         ing_s, summary = float(out.split()[0]), out.split(" ", 1)[1].strip()
         print(f"ingest (sync_all, no planning): {summary}")
         print(f"ingest: {raw_n} messages in {ing_s:.1f}s = {raw_n / ing_s:.0f} msg/s, "
-              f"peak RSS of the process and its workers together {rss_kb / 1024:.0f} MB")
+              f"peak memory of the process and its workers together: RSS {rss_kb / 1024:.0f} MB, "
+              f"PSS {pss_kb / 1024:.0f} MB")
         ratio = (raw_n / ing_s) / (raw_n / raw_s)
         print(f"ratio ingest/raw: {100 * ratio:.1f}% (target >= 50%); peak memory target < 300 MB: "
               f"{'ok' if rss_kb < 300 * 1024 else 'OVER'}")
         if args.cli:
             cli_env = {**env, "DUNBOT_DATABASE": fresh_db(config, "cli.db")}
-            cli_s, cli_kb, out = dunbot(config, cli_env, "sync", "--once", "--no-progress")
+            cli_s, cli_kb, _, out = dunbot(config, cli_env, "sync", "--once", "--no-progress")
             print(f"dunbot sync --once (ingest + plan, process start included): {cli_s:.1f}s = "
                   f"{raw_n / cli_s:.0f} msg/s, peak RSS {cli_kb / 1024:.0f} MB; it said: {' | '.join(out.splitlines())}")
         if args.profile:

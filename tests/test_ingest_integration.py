@@ -244,11 +244,15 @@ def test_uidvalidity_change_rereads_the_folder_without_duplicates(
         index.unlink()
     stack.start()
     deliver_and_wait(stack, user, [message("v3@customer.test", "PO-4711", "m3", to=user.address)])
-    assert "1 new, 0 quarantined, 0 unmatched (3 fetched)" in bot.cli("sync", "--once")
+    # The folder also holds the alert mails the first pass's planning sent to the salesperson.
+    total = stack.count(user)
+    out = bot.cli("sync", "--once")
+    assert f"0 quarantined, {total - 3} unmatched ({total} fetched)" in out  # the alerts
+    assert f"sales: {total - 2} new" in out  # all but v1 and v2, which are stored already
     with SqlStore.open(database) as store:
         after = store.folder_state("sales", "INBOX")
-        assert store.message_count() == 3
-    assert after is not None and after.uidvalidity != before.uidvalidity and after.last_uid == 3
+        assert store.message_count() == total  # each message once
+    assert after is not None and after.uidvalidity != before.uidvalidity and after.last_uid == total
     messages = bot.show("PO-4711")["messages"]
     assert isinstance(messages, list)
     assert sorted(m["message_id"] for m in messages) == ["v1@customer.test", "v2@customer.test", "v3@customer.test"]

@@ -56,5 +56,7 @@ def test_order_index_finds_active_orders_by_address_and_domain_in_list_order() -
     index = OrderIndex.build(orders)
     by_address = index.at(p for p in index.by_address["bob@acme.test"])
     assert [o.order_id for o in by_address] == ["PO-1", "PO-3"]  # PO-2 is paid: not active
-    by_domain = index.at(itertools.chain(index.by_domain["acme.test"], index.by_domain["other.test"]))
+    by_domain = index.at(
+        itertools.chain(index.by_domain["acme.test"], index.by_domain["other.test"])
+    )
     assert [o.order_id for o in by_domain] == ["PO-1", "PO-3", "PO-4"]

@@ -10,11 +10,11 @@ Exact by construction: a skipped pattern could not have matched.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-# The parser behind `re.compile`; private, but stable in shape since Python 3.11.
+# The parser behind `re.compile`: private, but stable in shape since Python 3.11.
 from re import _constants as sre_constants  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
+from typing import Any
 
 REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT)
 
