@@ -14,7 +14,7 @@ REACHING_OUT = re.compile(r"datetime\.now\(|datetime\.utcnow\(|time\.time\(|os\.
 def test_import_contracts_hold() -> None:
     """import-linter: layers point down; bot.core imports no I/O library, adapter or service."""
     linter = Path(sys.executable).with_name("lint-imports")
-    result = subprocess.run([str(linter)], capture_output=True, text=True, cwd=CORE.parent.parent)
+    result = subprocess.run([str(linter)], capture_output=True, text=True, check=False, cwd=CORE.parent.parent)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -18,10 +18,11 @@ app = typer.Typer(
 @app.callback()
 def main(
     ctx: typer.Context,
-    config: Path = typer.Option(
-        Path(os.environ.get("DUNBOT_CONFIG", "dunbot.yaml")),
-        "--config",
-        help="Configuration file (default ./dunbot.yaml, or $DUNBOT_CONFIG).",
-    ),
+    config: Annotated[
+        Path,
+        typer.Option(
+            "--config", envvar="DUNBOT_CONFIG", help="Configuration file (default ./dunbot.yaml, or $DUNBOT_CONFIG)."
+        ),
+    ] = Path("dunbot.yaml"),
 ) -> None:
     ctx.obj = config
