@@ -7,8 +7,6 @@ The fuzz tests at the end need no corpus for their garbage half.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import os
 import random
 import re
@@ -21,7 +19,8 @@ import pytest
 
 from bot.adapters.rulefiles import read_rules_dir
 from bot.core.mime import parse_message
-from bot.core.model import Intent, Kind, ParsedMessage
+from bot.core.model import Intent, Kind, ParsedMessage, Understanding
+from bot.core.understand import UnderstandingRules, classify
 from bot.errors import MessageParseError
 from bot.paths import DEFAULT_RULES_DIR
 
@@ -71,28 +70,10 @@ def files() -> list[Path]:
     return corpus_files(root)
 
 
-def load_classify() -> Callable[[ParsedMessage], Any] | None:
-    """bot.core.understand.classify if a teammate's module is there yet (imported lazily),
-    with its rules built from the shipped rules/ folder when it takes them."""
-    try:
-        understand = importlib.import_module("bot.core.understand")
-    except ImportError:
-        return None
-    classify = getattr(understand, "classify", None)
-    if classify is None:
-        return None
-    args: list[Any] = []
-    rules_type = getattr(understand, "UnderstandingRules", None)
-    if rules_type is not None and hasattr(rules_type, "from_docs"):
-        args.append(rules_type.from_docs(read_rules_dir(DEFAULT_RULES_DIR)))
-    wants_time = "received_at" in inspect.signature(classify).parameters
-
-    def run(msg: ParsedMessage) -> Any:
-        if wants_time:
-            return classify(msg, *args, received_at=msg.date or RECEIVED_AT)
-        return classify(msg, *args)
-
-    return run
+def load_classify() -> Callable[[ParsedMessage], Understanding]:
+    """classify with the rules of the shipped rules/ folder."""
+    rules = UnderstandingRules.from_docs(read_rules_dir(DEFAULT_RULES_DIR))
+    return lambda msg: classify(msg, rules, received_at=msg.date or RECEIVED_AT)
 
 
 def as_json(result: Any) -> dict[str, Any]:
@@ -162,16 +143,14 @@ def test_every_corpus_file_parses_or_is_quarantined_with_a_reason(
 
 @needs_corpus
 def test_every_parsed_corpus_file_classifies(files: list[Path]) -> None:
-    classify = load_classify()
-    if classify is None:
-        pytest.skip("bot.core.understand.classify is not there yet")
+    understand = load_classify()
     failures: list[str] = []
     for path in files:
         result = parse_or_reason(path.read_bytes())
         if isinstance(result, str):
             continue
         try:
-            check_understanding(as_json(classify(result)))
+            check_understanding(as_json(understand(result)))
         except MessageParseError as exc:
             assert str(exc).strip()
         except Exception as exc:  # noqa: BLE001 - collect every failure, then report them all

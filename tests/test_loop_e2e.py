@@ -324,7 +324,6 @@ def assert_one_threaded_follow_up(world: World, draft: Draft, *, body: str | Non
     assert len(sent) == 1
 
 
-@pytest.mark.skipif(SNAIL is None, reason="s-nail missing: run tests/mailstack/mailstack install")
 def test_approve_by_reply_sends_one_threaded_follow_up(world: World, tmp_path: Path) -> None:
     at, draft = silent_for_a_week(world)
     snail_reply(world.stack, world.approver, "approve", number=1, home=tmp_path / "home")
@@ -337,7 +336,6 @@ def test_approve_by_reply_sends_one_threaded_follow_up(world: World, tmp_path: P
     assert len(delivered_to(world.stack, world.customer)) == 1
 
 
-@pytest.mark.skipif(SNAIL is None, reason="s-nail missing: run tests/mailstack/mailstack install")
 def test_an_edited_text_is_sent_instead(world: World, tmp_path: Path) -> None:
     at, draft = silent_for_a_week(world)
     edit = "Dear Bob,\nany news on the deposit for our order? Thank you!\nAlice"
@@ -348,7 +346,6 @@ def test_an_edited_text_is_sent_instead(world: World, tmp_path: Path) -> None:
     assert_one_threaded_follow_up(world, draft, body=edit)
 
 
-@pytest.mark.skipif(SNAIL is None, reason="s-nail missing: run tests/mailstack/mailstack install")
 def test_skip_sends_nothing(world: World, tmp_path: Path) -> None:
     at, draft = silent_for_a_week(world)
     snail_reply(world.stack, world.approver, "skip", number=1, home=tmp_path / "home")
@@ -359,7 +356,6 @@ def test_skip_sends_nothing(world: World, tmp_path: Path) -> None:
     assert world.stack.count(world.sales, "Sent") == 1  # the proforma invoice only
 
 
-@pytest.mark.skipif(SNAIL is None, reason="s-nail missing: run tests/mailstack/mailstack install")
 def test_snooze_holds_the_draft_then_plans_again(world: World, tmp_path: Path) -> None:
     at, draft = silent_for_a_week(world)
     snail_reply(world.stack, world.approver, "snooze 3d", number=1, home=tmp_path / "home")
@@ -397,7 +393,6 @@ def forged(world: World, sender: str, text: str = "approve", **headers: str) -> 
     return msg
 
 
-@pytest.mark.skipif(SNAIL is None, reason="s-nail missing: run tests/mailstack/mailstack install")
 def test_forged_and_reused_approvals_send_nothing(world: World, tmp_path: Path) -> None:
     at, draft = silent_for_a_week(world)
     stack = world.stack
@@ -423,7 +418,6 @@ def test_forged_and_reused_approvals_send_nothing(world: World, tmp_path: Path) 
     assert len(delivered_to(stack, world.customer)) == 1
 
 
-@pytest.mark.skipif(SNAIL is None, reason="s-nail missing: run tests/mailstack/mailstack install")
 def test_a_trusted_authentication_results_failure_sends_nothing(
     mailstack: MailStack, tmp_path: Path
 ) -> None:
@@ -452,7 +446,6 @@ def test_a_trusted_authentication_results_failure_sends_nothing(
     assert len(wait_delivered(mailstack, world.customer, 1)) == 1
 
 
-@pytest.mark.skipif(SNAIL is None, reason="s-nail missing: run tests/mailstack/mailstack install")
 def test_a_salesperson_approving_in_their_own_mailbox(mailstack: MailStack, tmp_path: Path) -> None:
     """Request and answer both land in the sales INBOX: neither is taken for the customer's or
     the salesperson's mail to the customer (which would hold the draft)."""
