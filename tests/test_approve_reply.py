@@ -25,7 +25,8 @@ from bot.core.reply import extract_reply
 from bot.core.understand import UnderstandingRules
 from bot.paths import DEFAULT_RULES_DIR
 from bot.ports import Delivered, OutboxState
-from bot.services.approve import Outcome, answer_by_mail, approval_request
+from bot.services.approval_mail import answer_by_mail, approval_request
+from bot.services.approve import Outcome
 from bot.services.outbox import send_due
 from tests.fixtures.mail import PASSWORD_ENV, MailStack, MailUser
 from tests.test_outbox import (

@@ -25,7 +25,7 @@ from bot.core.model import (
     Understanding,
 )
 from bot.ports import MessageRecord
-from bot.services.loop import is_dunbot_mail, news_since, unattended_block
+from bot.services.guards import is_dunbot_mail, news_since, unattended_block
 from tests.fixtures.mail import MailStack
 from tests.test_loop_e2e import (
     copies_for,

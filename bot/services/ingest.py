@@ -12,23 +12,19 @@ message with the reason and its raw bytes; the pass goes on.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.conversations import OrderIndex, match_order, referenced_ids, thread_key
-from bot.core.mime import parse_message
 from bot.core.model import Direction, ParsedMessage, Understanding
 from bot.core.ordernumbers import OrderPatterns
 from bot.core.understand import UnderstandingRules, classify
 from bot.core.yamldoc import YamlDoc
-from bot.errors import MessageParseError
-from bot.ports import FetchedMessage, FolderState, Mailbox, MessageRecord, Quarantined, Store
+from bot.ports import FolderState, Mailbox, MessageRecord, Quarantined, Store
+from bot.services.ingest_pool import ParseOutcome, Understander, failed, parse_here, worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +34,6 @@ DEFAULT_BATCH = 250
 # (bench/ingest.py on 2 cores: 1.4x at 20,000 messages, no gain at 2,000).
 POOL_MIN_MESSAGES = 4000
 MAX_WORKERS = 4
-POOL_CHUNK = 16  # messages per task sent to a worker
 # (folder, handled so far, total) -> None; the CLI draws a progress bar with it.
 ProgressFn = Callable[[str, int, int], None]
 
@@ -114,19 +109,6 @@ class _Pass:
     workers: int = 0  # processes for parse + classify of a big folder; 0: decide by cpu count
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """One fetched message after parsing (and, in a worker, understanding)."""
-
-    item: FetchedMessage
-    msg: ParsedMessage | None = None
-    understanding: Understanding | None = None
-    understood: bool = False  # classify ran (or the message is outgoing and needs none)
-    stage: str = ""  # where it failed: "parse" or "understand"; "" when it did not
-    reason: str = ""
-    detail: str = ""  # traceback of an unexpected error, for the log
-
-
 def sync_mailbox(
     spec: MailboxSpec,
     mailbox: Mailbox,
@@ -173,7 +155,7 @@ def _sync_folder(
         state.store.save_batch(FolderState(name, folder, uidvalidity, last_uid), [], [])
     batches = [uids[start : start + batch_size] for start in range(0, len(uids), batch_size)]
     with _understander(state, folder, len(uids)) as understand:
-        pending: tuple[list[int], Iterator[_Outcome]] | None = None
+        pending: tuple[list[int], Iterator[ParseOutcome]] | None = None
         done = 0
         for batch in [*batches, None]:
             # Fetch (and hand to the workers) the next batch before storing the previous one,
@@ -204,7 +186,7 @@ def _store_batch(
     folder: str,
     uidvalidity: int,
     batch: list[int],
-    outcomes: Iterable[_Outcome],
+    outcomes: Iterable[ParseOutcome],
     report: FolderReport,
 ) -> None:
     """Thread and store one batch in one transaction with its last UID."""
@@ -217,77 +199,20 @@ def _store_batch(
     _count(report, len(handled), records, quarantined, new)
 
 
-Understander = Callable[[list[FetchedMessage]], Iterator[_Outcome]]
-
-
 @contextmanager
 def _understander(state: _Pass, folder: str, count: int) -> Iterator[Understander]:
     """Parse (and in a pool also understand) fetched messages: here for a few, else in
-    worker processes. Results come back in the order given."""
+    worker processes (bot.services.ingest_pool). Results come back in the order given."""
     workers = state.workers or min(os.cpu_count() or 1, MAX_WORKERS)
     if workers < 2 or count < POOL_MIN_MESSAGES:
-        yield lambda fetched: iter([_parse(item) for item in fetched])
+        yield parse_here
         return
-    outgoing = folder == state.spec.sent
-    context = multiprocessing.get_context("spawn")  # no fork of a threaded daemon
-    init = (state.knowledge.understanding, state.spec.own_addresses, state.now)
-    pool = ProcessPoolExecutor(workers, context, _init_worker, init)
+    rules, own = state.knowledge.understanding, state.spec.own_addresses
     log.info(
         "sync %s/%s: %d messages, %d worker processes", state.spec.name, folder, count, workers
     )
-    try:
-        yield lambda fetched: _submit(pool, fetched, outgoing)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)  # a failed pass: drop the queued work
-        raise
-    pool.shutdown()
-
-
-def _submit(pool: Executor, fetched: list[FetchedMessage], outgoing: bool) -> Iterator[_Outcome]:
-    jobs = [(item, outgoing) for item in fetched]
-    return pool.map(_work, jobs, chunksize=POOL_CHUNK)  # submitted now, collected in order
-
-
-_WORKER: dict[str, object] = {}
-
-
-def _init_worker(rules: UnderstandingRules, own: frozenset[str], now: datetime) -> None:
-    _WORKER.update(rules=rules, own=own, now=now)
-
-
-def _work(job: tuple[FetchedMessage, bool]) -> _Outcome:
-    """In a worker: parse and, for incoming mail, understand one message."""
-    item, outgoing_folder = job
-    rules, own, now = _WORKER["rules"], _WORKER["own"], _WORKER["now"]
-    assert isinstance(rules, UnderstandingRules) and isinstance(own, frozenset)
-    assert isinstance(now, datetime)
-    parsed = _parse(item)
-    msg = parsed.msg
-    if msg is None:
-        return parsed
-    if outgoing_folder or msg.sender.email in own:
-        return _Outcome(item, msg, None, understood=True)
-    try:
-        understanding = classify(msg, rules, received_at=now)
-    except Exception as exc:  # noqa: BLE001 - quarantined by the caller
-        return _failed(item, "understand", exc, msg)
-    return _Outcome(item, msg, understanding, understood=True)
-
-
-def _parse(item: FetchedMessage) -> _Outcome:
-    try:
-        return _Outcome(item, parse_message(item.raw))
-    except Exception as exc:  # noqa: BLE001 - never lose a message: quarantine whatever fails
-        return _failed(item, "parse", exc)
-
-
-def _failed(
-    item: FetchedMessage, stage: str, exc: Exception, msg: ParsedMessage | None = None
-) -> _Outcome:
-    expected = isinstance(exc, MessageParseError)
-    reason = f"{stage}: {exc}" if expected else f"{stage}: {type(exc).__name__}: {exc}"
-    detail = "" if expected else traceback.format_exc()
-    return _Outcome(item, msg, stage=stage, reason=reason, detail=detail)
+    with worker_pool(workers, rules, own, state.now, outgoing=folder == state.spec.sent) as pool:
+        yield pool
 
 
 def _start_uid(stored: FolderState | None, uidvalidity: int, report: FolderReport) -> int:
@@ -321,10 +246,10 @@ def _count(
 
 
 def _handle_batch(
-    state: _Pass, folder: str, outcomes: Iterable[_Outcome]
+    state: _Pass, folder: str, outcomes: Iterable[ParseOutcome]
 ) -> tuple[list[MessageRecord], list[Quarantined]]:
     """Look up the threads of the whole batch in one query, then understand and thread."""
-    parsed: list[_Outcome] = []
+    parsed: list[ParseOutcome] = []
     quarantined: list[Quarantined] = []
     for outcome in outcomes:
         if outcome.msg is None:
@@ -346,11 +271,11 @@ def _handle_batch(
             else:
                 records.append(_record(state, folder, outcome, msg, known))
         except Exception as exc:  # noqa: BLE001 - see above
-            quarantined.append(_quarantine(state, folder, _failed(item, "understand", exc)))
+            quarantined.append(_quarantine(state, folder, failed(item, "understand", exc)))
     return records, quarantined
 
 
-def _unknown(state: _Pass, parsed: list[_Outcome]) -> list[_Outcome]:
+def _unknown(state: _Pass, parsed: list[ParseOutcome]) -> list[ParseOutcome]:
     """Drop messages the store already has (a resync, or the same mail in INBOX and Sent):
     the store would ignore them anyway, so they need not be understood again."""
     ids = [o.msg.message_id for o in parsed if o.msg is not None]
@@ -359,7 +284,7 @@ def _unknown(state: _Pass, parsed: list[_Outcome]) -> list[_Outcome]:
 
 
 def _record(
-    state: _Pass, folder: str, outcome: _Outcome, msg: ParsedMessage, known: Mapping[str, str]
+    state: _Pass, folder: str, outcome: ParseOutcome, msg: ParsedMessage, known: Mapping[str, str]
 ) -> MessageRecord:
     spec, uid = state.spec, outcome.item.uid
     outgoing = folder == spec.sent or msg.sender.email in spec.own_addresses
@@ -382,27 +307,28 @@ def _record(
         key = thread_key(msg, spec.own_addresses)
         if key:
             state.subjects.setdefault(key, match.order_id)
-    return MessageRecord(
-        mailbox=spec.name,
-        folder=folder,
-        uid=uid,
-        message_id=msg.message_id,
-        direction=Direction.OUT if outgoing else Direction.IN,
-        subject=msg.subject,
-        sender=msg.sender.email,
-        recipients=tuple(a.email for a in (*msg.to, *msg.cc) if a.email),
-        date=msg.date,
-        in_reply_to=msg.in_reply_to,
-        references=msg.references,
-        text=msg.text,
-        order_id=match.order_id,
-        match_reason=match.reason,
-        understanding=understanding,
+    order_id, reason = match.order_id, match.reason
+    return _message_record(
+        state, folder, uid, msg, order_id=order_id, match_reason=reason, understanding=understanding
     )
 
 
 def _diverted(state: _Pass, folder: str, uid: int, msg: ParsedMessage) -> MessageRecord:
     """A message `spec.divert` took: kept (so a resync skips it) but threaded to no order."""
+    reason = "dunbot's own approval mail, not a customer's"
+    return _message_record(state, folder, uid, msg, order_id=None, match_reason=reason)
+
+
+def _message_record(
+    state: _Pass,
+    folder: str,
+    uid: int,
+    msg: ParsedMessage,
+    *,
+    order_id: str | None,
+    match_reason: str,
+    understanding: Understanding | None = None,
+) -> MessageRecord:
     spec = state.spec
     outgoing = folder == spec.sent or msg.sender.email in spec.own_addresses
     return MessageRecord(
@@ -418,9 +344,9 @@ def _diverted(state: _Pass, folder: str, uid: int, msg: ParsedMessage) -> Messag
         in_reply_to=msg.in_reply_to,
         references=msg.references,
         text=msg.text,
-        order_id=None,
-        match_reason="dunbot's own approval mail, not a customer's",
-        understanding=None,
+        order_id=order_id,
+        match_reason=match_reason,
+        understanding=understanding,
     )
 
 
@@ -431,7 +357,7 @@ def _search_text(msg: ParsedMessage, understanding: Understanding | None) -> str
     return f"{msg.subject}\n{understanding.reply_text}"
 
 
-def _quarantine(state: _Pass, folder: str, outcome: _Outcome) -> Quarantined:
+def _quarantine(state: _Pass, folder: str, outcome: ParseOutcome) -> Quarantined:
     item, where = outcome.item, f"sync {state.spec.name}/{folder} uid {outcome.item.uid}"
     if outcome.detail:
         log.error("%s quarantined: %s\n%s", where, outcome.reason, outcome.detail.rstrip())

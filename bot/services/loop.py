@@ -12,51 +12,41 @@
    the daily cap), else mailed once to each approver, and that is recorded;
 6. the outbox sends what is due (exactly once; see bot.services.outbox).
 
-Time is `now`, read at the edge. Notices to approvers are Auto-Submitted (bot.services.approve).
+Time is `now`, read at the edge. Notices to approvers are Auto-Submitted (bot.services.approval_mail).
 """
 
 from __future__ import annotations
 
-import email.utils
-import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from bot.config import Config, MailboxConfig
-from bot.core.approval import find_token
-from bot.core.model import (
-    Direction,
-    Draft,
-    DraftStatus,
-    Intent,
-    Kind,
-    Order,
-    OrderStatus,
-    ParsedMessage,
-)
+from bot.core.model import Draft, DraftStatus, ParsedMessage
 from bot.core.reply import extract_reply
 from bot.errors import BotError
 from bot.ports import Delivered, Mailbox, MessageRecord, Sender, SentFolder, Store
-from bot.services.approve import (
-    Answer,
-    ApprovalStore,
-    Outcome,
-    TokenStore,
-    answer_by_mail,
-    approval_request,
-    approve,
-    is_auto_submitted,
-    notice_mail,
+from bot.services.alerts import notify, send_alerts
+from bot.services.approval_mail import answer_by_mail, approval_request, is_auto_submitted
+from bot.services.approve import Answer, ApprovalStore, Outcome, TokenStore, approve
+from bot.services.guards import (
+    day_start,
+    is_dunbot_mail,
+    last_customer_message,
+    message_id_of,
+    message_line,
+    news_since,
+    order_line,
+    outbox_policy,
+    unattended_block,
 )
 from bot.services.ingest import Knowledge, MailboxSpec, ProgressFn, SyncReport, sync_mailbox
-from bot.services.outbox import OutboxPolicy, OutboxReport, send_due
+from bot.services.outbox import OutboxReport, send_due
 from bot.services.tick import TickReport
 
 log = logging.getLogger(__name__)
-NEVER_UNATTENDED = frozenset({Intent.DISPUTE, Intent.CANCEL, Intent.COMPETITOR})
 LOOKED_AT = (DraftStatus.PENDING, DraftStatus.SNOOZED, DraftStatus.APPROVED)
 
 
@@ -159,7 +149,7 @@ class Loop:
         synced = sync_mailbox(spec, imap, self.store, self.knowledge, now=now, progress=progress)
         for answer in report.answers:
             if answer.notice:
-                self._notify(mailbox, sender, answer.notice, now=now)
+                notify(mailbox, sender, answer.notice, now=now)
         return synced
 
     def after_ingest(
@@ -175,7 +165,7 @@ class Loop:
         report.released = self.release_snoozes(mailbox, now=now)
         report.held = self.look_again(mailbox, sender, now=now)
         report.tick = self.tick(now)
-        report.alerts = self.send_alerts(mailbox, sender, report.tick, now=now)
+        report.alerts = send_alerts(self.outbox, mailbox, sender, report.tick, now=now)
         self.ask_or_queue(mailbox, sender, now=now, report=report)
         report.sent = send_due(
             self.outbox,
@@ -188,7 +178,7 @@ class Loop:
         )
         for message_id, why in report.sent.failed:
             text = f"The follow-up {message_id} was not sent: {why}."
-            self._notify(mailbox, sender, text, now=now, subject="dunbot: a follow-up failed")
+            notify(mailbox, sender, text, now=now, subject="dunbot: a follow-up failed")
 
     # ---- 1. approvers' answers --------------------------------------------------------------
 
@@ -261,7 +251,7 @@ class Loop:
             text = f"Draft {draft.draft_id} ({draft.subject}) is held and not sent: {why}."
             text += " dunbot plans the order again."
             subject = f"dunbot: held, not sent: {draft.subject}"
-            self._notify(mailbox, sender, text, now=now, subject=subject)
+            notify(mailbox, sender, text, now=now, subject=subject)
         return held
 
     def _hold(self, draft: Draft, why: str, now: datetime) -> bool:
@@ -278,35 +268,6 @@ class Loop:
             for order_id in draft.order_ids:
                 self.store.set_next_due(order_id, None)
         return done
-
-    # ---- 4. alerts ----------------------------------------------------------------------------
-
-    def send_alerts(
-        self, mailbox: MailboxConfig, sender: Sender, tick: TickReport, *, now: datetime
-    ) -> int:
-        """The tick's alerts (a person must read a reply, a bad-debt signal) as mail to the
-        salesperson (the approvers) or the manager, each once per order, rule and reason."""
-        sent = 0
-        for order_id, decision in tick.decisions.items():
-            for alert in decision.alerts:
-                to = (mailbox.manager,) if alert.to == "manager" and mailbox.manager else ()
-                recipients = to or mailbox.approvers
-                mark = "alert:" + hashlib.sha256(
-                    f"{order_id}\x00{decision.rule_id}\x00{alert.why}".encode()
-                ).hexdigest()[:40]
-                if alert.to in self.outbox.requested(mark):
-                    continue  # told before
-                text = f"Order {order_id}: {alert.why}. (rule {decision.rule_id})"
-                raw, rcpt = notice_mail(
-                    mailbox, text, now=now, subject=f"dunbot alert: order {order_id}", to=recipients
-                )
-                result = sender.send_sync(raw, sender=mailbox.address, recipients=rcpt)
-                if isinstance(result, Delivered):
-                    self.outbox.record_request(mark, alert.to, message_id=_message_id(raw), now=now)
-                    sent += 1
-                else:
-                    log.warning("alert for %s not sent (%s): %s", order_id, result, alert.why)
-        return sent
 
     # ---- 5. asking or queueing --------------------------------------------------------------
 
@@ -381,7 +342,7 @@ class Loop:
                 log.warning("approval request %s to %s: %s", draft.draft_id, approver, result)
                 continue
             self.outbox.record_request(
-                draft.draft_id, approver, message_id=_message_id(raw), now=now
+                draft.draft_id, approver, message_id=message_id_of(raw), now=now
             )
             mailed = True
         return mailed
@@ -392,10 +353,10 @@ class Loop:
         lines: list[str] = []
         for order_id in draft.order_ids:
             order = self.store.get_order(order_id)
-            lines.append(_order_line(order, draft.created_at))
+            lines.append(order_line(order, draft.created_at))
             last = last_customer_message(self.store.messages_for_order(order_id))
             if last is not None:
-                lines.append(_message_line(last))
+                lines.append(message_line(last))
         lines.append(f"Why now: {draft.reason}")
         return "\n".join(lines)
 
@@ -404,130 +365,6 @@ class Loop:
     def _drafts(self, mailbox: MailboxConfig, statuses: Sequence[DraftStatus]) -> list[Draft]:
         return [d for d in self.store.list_drafts(statuses) if d.mailbox == mailbox.name]
 
-    def _notify(
-        self,
-        mailbox: MailboxConfig,
-        sender: Sender,
-        text: str,
-        *,
-        now: datetime,
-        subject: str = "dunbot: an answer was not accepted",
-    ) -> None:
-        raw, recipients = notice_mail(mailbox, text, now=now, subject=subject)
-        result = sender.send_sync(raw, sender=mailbox.address, recipients=recipients)
-        if not isinstance(result, Delivered):
-            log.warning("notice to %s not sent (%s): %s", ", ".join(recipients), result, text)
-
-
-# ---- pure decisions (no I/O) ----------------------------------------------------------------
-
-
-def outbox_policy(mailbox: MailboxConfig) -> OutboxPolicy:
-    """The mailbox's sending limits as the outbox applies them."""
-    return OutboxPolicy(per_window=mailbox.rate_limit_per_minute, window=timedelta(minutes=1))
-
-
-def is_dunbot_mail(msg: ParsedMessage, mailbox: MailboxConfig) -> bool:
-    """An approval request, an answer to one (a token in an address or the subject), or a
-    notice dunbot sent from this mailbox: never a customer's message."""
-    addresses = [a.email for a in (*msg.to, *msg.cc)]
-    if find_token(*addresses, msg.subject) is not None:
-        return True
-    return msg.sender.email.lower() == mailbox.address and is_auto_submitted(msg)
-
-
-def news_since(
-    draft: Draft, orders: Sequence[Order], records: Mapping[str, Sequence[MessageRecord]]
-) -> str | None:
-    """Why the draft no longer fits (None: it still does): an order closed, or a message on
-    its orders newer than the conversation the draft answers (the customer answered, or the
-    salesperson wrote to them)."""
-    for order in orders:
-        if order.status is not OrderStatus.OPEN:
-            return f"order {order.order_id} is {order.status.value}"
-    known = {
-        draft.message_id,
-        *draft.references,
-        *([draft.in_reply_to] if draft.in_reply_to else []),
-    }
-    for order in orders:
-        mail = records.get(order.order_id, ())
-        dates = [r.date for r in mail if r.message_id in known and r.date is not None]
-        anchor = max(dates) if dates else draft.created_at
-        for record in mail:
-            if record.message_id in known or record.date is None or record.date <= anchor:
-                continue
-            when = f"{record.date:%Y-%m-%d %H:%M}"
-            if record.direction is Direction.IN:
-                return f"{record.sender} wrote on {when} ({_understood(record)})"
-            return f"{record.sender} wrote to the customer on {when}"
-    return None
-
-
-def unattended_block(draft: Draft, records: Sequence[MessageRecord]) -> str | None:
-    """Why a `mode: send` draft needs a person after all: a dispute, cancel or competitor in
-    the conversation, a thread dunbot did not match, or an auto-submitted message to answer."""
-    if not records:
-        return "the order has no conversation to follow up"
-    if draft.in_reply_to is None or draft.in_reply_to not in {r.message_id for r in records}:
-        return "the draft does not answer a message of this order's conversation"
-    for record in records:
-        u = record.understanding
-        if record.direction is Direction.IN and u is not None and u.intent in NEVER_UNATTENDED:
-            return f"the customer wrote about a {u.intent.value}"
-    last = last_customer_message(records)
-    if last is not None and last.message_id == draft.in_reply_to and _robot(last):
-        return "it would answer an auto-submitted message"
-    return None
-
-
-def last_customer_message(records: Sequence[MessageRecord]) -> MessageRecord | None:
-    incoming = [r for r in records if r.direction is Direction.IN]
-    return incoming[-1] if incoming else None
-
-
-def _robot(record: MessageRecord) -> bool:
-    u = record.understanding
-    return u is not None and u.kind is not Kind.HUMAN
-
-
-def day_start(now: datetime, config: Config) -> datetime:
-    """Midnight of `now`'s day in the supplier's time zone (the daily cap's day)."""
-    local = now.astimezone(config.zone)
-    return datetime.combine(local.date(), time(), config.zone)
-
-
-def _understood(record: MessageRecord) -> str:
-    u = record.understanding
-    return "not understood" if u is None else f"{u.kind.value}, intent {u.intent.value}"
-
-
-def _order_line(order: Order, at: datetime) -> str:
-    due = order.due_date
-    overdue = (at.date() - due).days if due is not None else None
-    when = (
-        f", due {due.isoformat()}"
-        + (f" ({overdue} day(s) overdue)" if overdue and overdue > 0 else "")
-        if due is not None
-        else ""
-    )
-    return f"Order {order.order_id}: {order.amount} {order.currency}{when}, {order.customer_email}"
-
-
-def _message_line(record: MessageRecord) -> str:
-    when = f"{record.date:%Y-%m-%d}" if record.date else "undated"
-    u = record.understanding
-    text = (u.reply_text if u is not None else record.text).strip().replace("\n", " ")
-    return f"Last customer message ({when}, {_understood(record)}): {text[:300]!r}"
-
-
-def _message_id(raw: bytes) -> str:
-    head = raw.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
-    for line in head.splitlines():
-        if line.lower().startswith("message-id:"):
-            return email.utils.unquote(line.split(":", 1)[1].strip()).strip("<>")
-    return ""
-
 
 __all__ = [
     "Loop",
@@ -535,9 +372,4 @@ __all__ = [
     "LoopOutbox",
     "LoopReport",
     "LoopStore",
-    "day_start",
-    "is_dunbot_mail",
-    "news_since",
-    "outbox_policy",
-    "unattended_block",
 ]

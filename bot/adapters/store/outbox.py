@@ -35,12 +35,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from bot.adapters.store.rows import clean
+from bot.adapters.store.approvals import ApprovalTables, use_token_row
+from bot.adapters.store.rows import clean, join_lines, split_lines
 from bot.adapters.store.tables import UtcDateTime, audit, draft_orders, drafts, metadata
 from bot.core.model import DraftStatus, Order
 from bot.ports import NewOutboxItem, OutboxItem, OutboxState
-
-_SEP = "\n"
 
 outbox = Table(
     "outbox",
@@ -67,25 +66,6 @@ outbox = Table(
 Index("ix_outbox_state_next_attempt_at", outbox.c.state, outbox.c.next_attempt_at)
 Index("ix_outbox_mailbox_sent_at", outbox.c.mailbox, outbox.c.sent_at)
 
-approval_uses = Table(
-    "approval_uses",
-    metadata,
-    Column("token", String(64), primary_key=True),  # a token approves (or skips) once
-    Column("draft_id", String(64), nullable=False, index=True),
-    Column("approver", String(320), nullable=False),
-    Column("command", String(20), nullable=False),
-    Column("used_at", UtcDateTime, nullable=False),
-)
-
-approval_requests = Table(
-    "approval_requests",
-    metadata,
-    Column("draft_id", String(64), primary_key=True),  # each approver is asked once per draft
-    Column("approver", String(320), primary_key=True),
-    Column("message_id", String(998), nullable=False),
-    Column("sent_at", UtcDateTime, nullable=False),
-)
-
 
 class _Store(Protocol):
     @property
@@ -98,8 +78,8 @@ def _noop(point: str) -> None:
     """No failpoint (tests pass one that kills the process at a named point)."""
 
 
-class SqlOutbox:
-    """Outbox rows and approval-token uses in the SqlStore's database."""
+class SqlOutbox(ApprovalTables):
+    """Outbox rows, approval-token uses and approval requests in the SqlStore's database."""
 
     def __init__(self, store: _Store) -> None:
         self._store = store
@@ -120,7 +100,7 @@ class SqlOutbox:
         try:
             with self._engine.begin() as conn:
                 if token is not None:
-                    _use_token(conn, item.draft_id, token, now)
+                    use_token_row(conn, item.draft_id, token, now)
                 conn.execute(insert(outbox).values(_new_row(item, now)))
                 _set_draft(
                     conn, item.draft_id, DraftStatus.APPROVED, "approved: queued to send", now
@@ -135,20 +115,6 @@ class SqlOutbox:
         except IntegrityError:
             return False
         return True
-
-    def use_token(self, draft_id: str, token: tuple[str, str, str], *, now: datetime) -> bool:
-        """Record a token use on its own (skip, snooze...); False if it was used before."""
-        try:
-            with self._engine.begin() as conn:
-                _use_token(conn, draft_id, token, now)
-        except IntegrityError:
-            return False
-        return True
-
-    def used_tokens(self, draft_id: str) -> set[str]:
-        query = select(approval_uses.c.token).where(approval_uses.c.draft_id == draft_id)
-        with self._engine.begin() as conn:
-            return set(conn.scalars(query))
 
     # --- claiming and settling -----------------------------------------------------------------
 
@@ -273,31 +239,6 @@ class SqlOutbox:
             _audit(conn, "outbox.held", _item(row), reason, now)
         return True
 
-    # --- approval requests ---------------------------------------------------------------------
-
-    def requested(self, draft_id: str) -> set[str]:
-        """The approvers this draft was already mailed to."""
-        query = select(approval_requests.c.approver).where(
-            approval_requests.c.draft_id == draft_id
-        )
-        with self._engine.begin() as conn:
-            return set(conn.scalars(query))
-
-    def record_request(
-        self, draft_id: str, approver: str, *, message_id: str, now: datetime
-    ) -> bool:
-        """Remember that `approver` was asked about this draft; False if recorded before."""
-        try:
-            with self._engine.begin() as conn:
-                conn.execute(
-                    insert(approval_requests).values(
-                        draft_id=draft_id, approver=approver, message_id=message_id, sent_at=now
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
-
     # --- reading -------------------------------------------------------------------------------
 
     def unattended_since(self, mailbox: str, since: datetime) -> int:
@@ -358,15 +299,6 @@ def _owned(outbox_id: int, owner: str) -> Any:
     )
 
 
-def _use_token(conn: Connection, draft_id: str, token: tuple[str, str, str], now: datetime) -> None:
-    value, approver, command = token
-    conn.execute(
-        insert(approval_uses).values(
-            token=value, draft_id=draft_id, approver=approver, command=command, used_at=now
-        )
-    )
-
-
 def _set_draft(
     conn: Connection, draft_id: str, status: DraftStatus, reason: str, now: datetime
 ) -> None:
@@ -400,10 +332,10 @@ def _new_row(item: NewOutboxItem, now: datetime) -> dict[str, Any]:
     return {
         "draft_id": item.draft_id,
         "mailbox": item.mailbox,
-        "order_ids": _SEP.join(item.order_ids),
+        "order_ids": join_lines(item.order_ids),
         "message_id": item.message_id,
         "sender": item.sender,
-        "recipients": _SEP.join(item.recipients),
+        "recipients": join_lines(item.recipients),
         "journal": item.journal,
         "raw": item.raw,
         "state": OutboxState.QUEUED.value,
@@ -415,19 +347,15 @@ def _new_row(item: NewOutboxItem, now: datetime) -> dict[str, Any]:
     }
 
 
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(value.split(_SEP)) if value else ()
-
-
 def _item(row: Row[Any], *, resumed: bool = False) -> OutboxItem:
     return OutboxItem(
         outbox_id=row.id,
         draft_id=row.draft_id,
         mailbox=row.mailbox,
-        order_ids=_split(row.order_ids),
+        order_ids=split_lines(row.order_ids),
         message_id=row.message_id,
         sender=row.sender,
-        recipients=_split(row.recipients),
+        recipients=split_lines(row.recipients),
         journal=row.journal,
         raw=bytes(row.raw),
         state=OutboxState(row.state),
@@ -438,4 +366,4 @@ def _item(row: Row[Any], *, resumed: bool = False) -> OutboxItem:
     )
 
 
-__all__ = ["NewOutboxItem", "SqlOutbox", "approval_requests", "approval_uses", "outbox"]
+__all__ = ["NewOutboxItem", "SqlOutbox", "outbox"]
