@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ class FolderSender:
         for rcpt in recipients:
             if rcpt.lower() == self.own:
                 self.mailbox.deliver("INBOX", raw)
-                if b"\nReply-To:" in raw.split(b"\r\n\r\n", 1)[0].replace(b"\r\n", b"\n"):
+                if BytesHeaderParser().parsebytes(raw)["Reply-To"]:  # only approval requests have one
                     self.requests.append(raw)
                 continue
             folder = self.out_dir / "customers" / rcpt.lower()

@@ -2,14 +2,8 @@
 answers' shared vocabulary (Answer, Outcome, the stores they need). Email replies are read in
 bot.services.approval_mail, which ends in the same three functions.
 
-The command line is trusted (whoever runs it owns the database). An email reply counts only when
-it comes from a configured approver, carries a token minted for that approver and this draft's
-exact content (`bot.core.approval`), is not expired and not used before, and (when the config
-names a trusted Authentication-Results authserv-id) passed DMARC or DKIM there. Anything short
-of that changes nothing: it is logged, and the approvers (never the sender of a forgery) are told.
-
-Mails from dunbot to approvers carry `Auto-Submitted: auto-generated` (RFC 3834 5), and dunbot
-never acts on a message that is itself auto-submitted, so two robots can never loop.
+The command line is trusted (whoever runs it owns the database); what an email reply must carry
+to count is described in bot.services.approval_mail.
 """
 
 from __future__ import annotations
