@@ -16,6 +16,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import holidays
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -340,15 +341,13 @@ def test_nothing_after_paid_or_cancel(world: World) -> None:
             # after paid: nothing ever (the order is claimed paid until a person says otherwise)
             assert not paid or s.at < paid[0], (s, paid)
             # after cancel: nothing until the customer writes again
-            last_human = max(
-                (
-                    e
-                    for e in run.history[o.order_id]
-                    if e.direction is Direction.IN and e.kind is Kind.HUMAN and e.at <= s.at
-                ),
-                key=lambda e: e.at,
-                default=None,
-            )
+            # the last in conversation order: of two messages in one minute, the later one
+            humans = [
+                e
+                for e in sorted(run.history[o.order_id], key=lambda e: e.at)
+                if e.direction is Direction.IN and e.kind is Kind.HUMAN and e.at <= s.at
+            ]
+            last_human = humans[-1] if humans else None
             assert last_human is None or last_human.intent not in ENDING, (s, last_human)
         if paid:
             assert run.status[o.order_id] is OrderStatus.CLAIMED_PAID, run.history[o.order_id]
@@ -430,6 +429,30 @@ def test_found_paid_then_a_bounce_still_stops_and_claims_paid() -> None:
     assert d.action is Action.STOP and d.status is OrderStatus.CLAIMED_PAID
     assert d.flag_contact == "finance@acme.example"
     assert any("bounced" in a.why for a in d.alerts)
+
+
+@pytest.mark.parametrize("minutes", [0, 20])
+def test_found_paid_then_another_reply_still_claims_paid(minutes: int) -> None:
+    """Was: "we paid" and, in the same minute (or before the next tick), "we are waiting on our
+    customer": the policy answered the later one and the order was never claimed paid."""
+    history = [
+        Event(Direction.OUT, berlin(3, 2)),
+        reply(berlin(3, 4, 9), Intent.PAID),
+        reply(berlin(3, 4, 9) + timedelta(minutes=minutes), Intent.WAITING_ON_CUSTOMER),
+    ]
+    d = decide(de_order(), history, berlin(3, 4, 12))
+    assert d.action is Action.STOP and d.status is OrderStatus.CLAIMED_PAID
+    assert d.rule_id == RULES.answers["paid"].id
+
+
+def test_a_reply_after_a_cancel_reopens_the_conversation() -> None:
+    history = [
+        Event(Direction.OUT, berlin(3, 2)),
+        reply(berlin(3, 4, 9), Intent.CANCEL),
+        reply(berlin(3, 9, 9), Intent.QUESTION),
+    ]
+    d = decide(de_order(), history, berlin(3, 9, 12))
+    assert d.action is Action.ANSWER and d.rule_id == RULES.answers["question"].id
 
 
 def test_found_a_promise_without_a_date_keeps_the_avoided_days() -> None:

@@ -36,10 +36,18 @@ def bounce(ctx: Context) -> Verdict:
 
 
 def _stop_reply(ctx: Context) -> Event | None:
-    """The customer's latest unanswered reply when its answer is to stop (paid, cancel)."""
+    """The deciding unanswered reply when its answer is to stop (paid, cancel)."""
+    e = deciding_reply(ctx)
+    return e if e is not None and _answer_for(ctx, e)[1].action == "stop" else None
+
+
+def deciding_reply(ctx: Context) -> Event | None:
+    """The unanswered reply the policy answers: the latest one, except that a claim of payment
+    anywhere among them wins. A later line ("and please resend the invoice") must not undo
+    "we paid": the order waits for the salesperson to confirm the money."""
     replies = [e for e in ctx.pending if e.kind is Kind.HUMAN]
-    answer = _answer_for(ctx, replies[-1])[1] if replies else None
-    return replies[-1] if answer is not None and answer.action == "stop" else None
+    claims = [e for e in replies if _answer_for(ctx, e)[1].status == "claimed_paid"]
+    return (claims or replies or [None])[-1]
 
 
 def _answer_for(ctx: Context, e: Event) -> tuple[str, Answer]:
@@ -53,10 +61,9 @@ def _bounced_contact(ctx: Context) -> str | None:
 
 
 def human_reply(ctx: Context) -> Verdict:
-    replies = [e for e in ctx.pending if e.kind is Kind.HUMAN]
-    if not replies:
+    e = deciding_reply(ctx)
+    if e is None:
         return None, "no unanswered reply from the customer"
-    e = replies[-1]
     key, answer = _answer_for(ctx, e)
     if answer.action == "wait":
         return _wait(ctx, e, answer, key)
