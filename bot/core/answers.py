@@ -47,7 +47,8 @@ def deciding_reply(ctx: Context) -> Event | None:
     "we paid": the order waits for the salesperson to confirm the money."""
     replies = [e for e in ctx.pending if e.kind is Kind.HUMAN]
     claims = [e for e in replies if _answer_for(ctx, e)[1].status == "claimed_paid"]
-    return (claims or replies or [None])[-1]
+    chosen = claims or replies
+    return chosen[-1] if chosen else None
 
 
 def _answer_for(ctx: Context, e: Event) -> tuple[str, Answer]:
