@@ -42,8 +42,7 @@ HORIZON = timedelta(days=120)
 MAIL = frozenset({Action.FOLLOW_UP, Action.ANSWER, Action.ESCALATE})
 HUMAN_INTENTS = tuple(i for i in Intent if i is not Intent.NONE)
 ENDING = frozenset({Intent.PAID, Intent.CANCEL})
-PROPERTY = settings(
-    max_examples=150,
+PROPERTY = settings(  # how many examples: the profile (tests/conftest.py)
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
