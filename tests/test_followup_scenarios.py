@@ -234,7 +234,7 @@ def test_after_a_catch_up_the_ladder_goes_on_from_the_step_sent(walk: Walk) -> N
     start(walk, "PO-1")
     walk.now = berlin(3, 19, 11)
     (catch_up,) = walk.until(berlin(3, 19, 12))
-    assert catch_up.rule_id == LADDER[2] and "while dunbot was down" in catch_up.reason
+    assert catch_up.rule_id == LADDER[2] and "came due but never went out" in catch_up.reason
     for plan_at in (berlin(3, 20, 12), berlin(3, 27, 12)):
         d = plan_order(walk.store, RULES, "PO-1", now=plan_at, default_tz="UTC", audit=False)
         assert d.rule_id == LADDER[3], d.reason

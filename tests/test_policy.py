@@ -128,7 +128,7 @@ def test_catch_up_after_downtime_proposes_only_the_latest_due_step_once() -> Non
     d = decide([PI], berlin(3, 24, 12))
     # 3+4 business days: step 2 was due 11 March, step 3 (5 more) 18 March, step 4 on 25 March
     assert d.rule_id == "price-validity-notice"
-    assert "friendly-check-in, slot-release-warning came due while dunbot was down" in d.reason
+    assert "friendly-check-in, slot-release-warning came due but never went out" in d.reason
     assert d.at == berlin(3, 24, 12)
     # sent: the next step is the one after it, not the skipped ones
     after = decide([PI, out(berlin(3, 24, 12), "price-validity-notice")], berlin(3, 25))

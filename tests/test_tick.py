@@ -305,7 +305,7 @@ def test_catch_up_after_three_weeks_is_one_draft_not_a_burst(sqlite_store: SqlSt
     report = tick(store, berlin(3, 24, 12))  # down since before the first step was due
     (draft,) = report.drafts
     assert draft.rule_id != "friendly-check-in"
-    assert "while dunbot was down" in draft.reason
+    assert "came due but never went out" in draft.reason
     again = tick(store, berlin(3, 24, 12) + timedelta(minutes=5))
     assert again.drafts == [] and len(store.list_drafts()) == 1
 

@@ -137,8 +137,8 @@ def _ladder_step(ctx: Context, anchor: datetime, position: int) -> Verdict:
         f"silent since {ctx.local_date(anchor)}: step {index + 1} of "
         f"{len(ctx.rules.ladder)} ({step.id}) due {ctx.local_date(due_at)}"
     )
-    if skipped:
-        why += f"; {', '.join(skipped)} came due while dunbot was down: only the latest is proposed"
+    if skipped:  # dunbot was down, or a draft was held back (snoozed, left in the queue)
+        why += f"; {', '.join(skipped)} came due but never went out: only the latest is proposed"
     mode, alerts = _after_dispute(ctx, step.mode, notices(step, why))
     return make_decision(
         ctx,
