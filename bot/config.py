@@ -67,6 +67,7 @@ class ServerConfig(BaseModel):
     port: int = Field(ge=1, le=65535)
     security: Literal["none", "starttls", "ssl"]
     tls_verify: bool = True
+    ca_file: Path | None = None  # PEM file of the CA(s) to trust instead of the system's
     username: str | None = None
     password_env: str | None = None
     password_file: Path | None = None
@@ -85,6 +86,16 @@ class ServerConfig(BaseModel):
     @classmethod
     def _resolve_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         return None if value is None else _resolve(value, info)
+
+    @field_validator("ca_file")
+    @classmethod
+    def _check_ca_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        path = _resolve(value, info)
+        if not path.is_file():
+            raise ValueError(f"{path}: no such file (a PEM file of CA certificates)")
+        return path
 
     @model_validator(mode="after")
     def _one_password_source(self) -> ServerConfig:

@@ -55,12 +55,16 @@ def imap_settings(mailbox: MailboxConfig) -> ImapSettings:
         username=server.username,
         password=server.password(),
         tls_verify=server.tls_verify,
+        ca_file=server.ca_file,
     )
 
 
 def mailbox_spec(mailbox: MailboxConfig) -> MailboxSpec:
     return MailboxSpec(
-        name=mailbox.name, address=mailbox.address, inbox=mailbox.folders.inbox, sent=mailbox.folders.sent
+        name=mailbox.name,
+        address=mailbox.address,
+        inbox=mailbox.folders.inbox,
+        sent=mailbox.folders.sent,
     )
 
 
@@ -77,15 +81,24 @@ class MailboxOutcome:
 
 
 def sync_all(
-    config: Config, store: Store, knowledge: Knowledge, *, now: datetime, progress: ProgressFn | None = None
+    config: Config,
+    store: Store,
+    knowledge: Knowledge,
+    *,
+    now: datetime,
+    progress: ProgressFn | None = None,
 ) -> list[MailboxOutcome]:
     """One pass over every mailbox; a mailbox that fails is reported and the others still run."""
     outcomes: list[MailboxOutcome] = []
     for mailbox in config.mailboxes:
         outcome = MailboxOutcome(mailbox.name)
         try:
-            with ImapMailbox(imap_settings(mailbox), backoff=Backoff(first=1.0, attempts=3)) as imap:
-                outcome.report = sync_mailbox(mailbox_spec(mailbox), imap, store, knowledge, now=now, progress=progress)
+            with ImapMailbox(
+                imap_settings(mailbox), backoff=Backoff(first=1.0, attempts=3)
+            ) as imap:
+                outcome.report = sync_mailbox(
+                    mailbox_spec(mailbox), imap, store, knowledge, now=now, progress=progress
+                )
         except BotError as exc:
             log.error("sync %s failed: %s", mailbox.name, exc)
             outcome.error = exc
@@ -96,7 +109,9 @@ def sync_all(
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DaemonOptions:
     sent_poll: float = 60.0  # seconds between looks at Sent (and the longest IDLE)
-    retry: Backoff = field(default_factory=lambda: Backoff(first=1.0, cap=300.0, attempts=1_000_000))
+    retry: Backoff = field(
+        default_factory=lambda: Backoff(first=1.0, cap=300.0, attempts=1_000_000)
+    )
     clock: Clock = utcnow
     tick: Callable[[datetime], object] | None = None  # the planning tick (build_ticker)
     tick_minutes: float = 5.0
@@ -110,7 +125,7 @@ def build_ticker(config: Config, store: TickStore) -> Callable[[datetime], TickR
     return lambda now: run_tick(store, rules.current(), renderer, config, now=now, options=options)
 
 
-class LoopDatabase(LoopStore, TickStore, Protocol):
+class LoopDatabase(TickStore, LoopStore, Protocol):
     """The store the whole loop runs on (SqlStore)."""
 
     @property
@@ -130,7 +145,11 @@ def build_loop(config: Config, store: LoopDatabase, knowledge: Knowledge) -> Loo
 
 def smtp_sender(mailbox: MailboxConfig) -> SmtpSender:
     """The mailbox's submission server; reads the password now."""
-    return SmtpSender(SmtpSettings.from_config(mailbox.name, mailbox.smtp, timeout=30.0))
+    return SmtpSender(
+        SmtpSettings.from_config(
+            mailbox.name, mailbox.smtp, ca_file=mailbox.smtp.ca_file, timeout=30.0
+        )
+    )
 
 
 @dataclass(slots=True)
@@ -164,7 +183,13 @@ def loop_all(
 class Daemon:
     """`dunbot run`: watches every mailbox until stop() (or SIGTERM/SIGINT via run_forever)."""
 
-    def __init__(self, config: Config, store: Store, knowledge: Knowledge, options: DaemonOptions | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        knowledge: Knowledge,
+        options: DaemonOptions | None = None,
+    ) -> None:
         self.config, self.store, self.knowledge = config, store, knowledge
         self.options = options or DaemonOptions()
         self.stopping = threading.Event()
@@ -174,13 +199,19 @@ class Daemon:
 
     def start(self) -> None:
         for mailbox in self.config.mailboxes:
-            thread = threading.Thread(target=self._watch, args=(mailbox,), name=f"mailbox-{mailbox.name}", daemon=True)
+            thread = threading.Thread(
+                target=self._watch, args=(mailbox,), name=f"mailbox-{mailbox.name}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
         log.info("dunbot running: %d mailbox(es)", len(self._threads))
         if self.options.tick is not None:  # the planning tick, on APScheduler
             tick, clock = self.options.tick, self.options.clock
-            self._scheduler = TickScheduler(self.config.database, lambda: self._locked(tick, clock), minutes=self.options.tick_minutes)
+            self._scheduler = TickScheduler(
+                self.config.database,
+                lambda: self._locked(tick, clock),
+                minutes=self.options.tick_minutes,
+            )
             self._scheduler.start()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -198,7 +229,9 @@ class Daemon:
             while not self.stopping.is_set():
                 try:
                     if imap is None:
-                        imap = stack.enter_context(ImapMailbox(imap_settings(mailbox), stop=self.stopping))
+                        imap = stack.enter_context(
+                            ImapMailbox(imap_settings(mailbox), stop=self.stopping)
+                        )
                     self._pass(mailbox, imap)
                     delays = self.options.retry.delays()  # a good pass resets the backoff
                 except Exception as exc:  # noqa: BLE001 - the daemon must outlive any one failure
@@ -215,10 +248,14 @@ class Daemon:
         announced is drafted or sent in the same pass, not at the next scheduled tick."""
         loop = self.options.loop
         if loop is None:
-            sync_mailbox(mailbox_spec(mailbox), imap, self.store, self.knowledge, now=self.options.clock())
+            sync_mailbox(
+                mailbox_spec(mailbox), imap, self.store, self.knowledge, now=self.options.clock()
+            )
         else:
             with self._work:
-                report = loop.run_mailbox(mailbox, imap, smtp_sender(mailbox), now=self.options.clock())
+                report = loop.run_mailbox(
+                    mailbox, imap, smtp_sender(mailbox), now=self.options.clock()
+                )
             log.info("pass %s: %s", mailbox.name, report.summary())
         if self.stopping.is_set() or (loop is not None and self._arrived_meanwhile(mailbox, imap)):
             return
@@ -236,6 +273,7 @@ class Daemon:
 
     def run_forever(self) -> None:
         """Start, then block until SIGTERM or SIGINT; stop cleanly. Call from the main thread."""
+
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             log.info("received %s, stopping", signal.Signals(signum).name)
             self.stopping.set()

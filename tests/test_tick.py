@@ -393,6 +393,9 @@ def test_sync_once_ticks_and_queue_lists_the_draft(tmp_path: Path) -> None:
     synced = runner.invoke(app, [*base, "sync", "--once", "--now", "2026-03-06T12:00:00+01:00"])
     assert synced.exit_code == 0, synced.output
     assert "plan: planned 1 order(s): 1 draft(s)" in synced.output
+    with SqlStore.open(f"sqlite:///{db}") as store:
+        written = [e for e in store.audit_log() if not e.event.startswith("orders.")]
+    assert written and {e.at for e in written} == {datetime(2026, 3, 6, 11, 0, tzinfo=UTC)}
     listed = runner.invoke(app, [*base, "queue", "list", "--json"])
     assert listed.exit_code == 0, listed.output
     (row,) = json.loads(listed.output)

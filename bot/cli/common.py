@@ -15,6 +15,7 @@ import functools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -41,9 +42,13 @@ def load(ctx: typer.Context) -> Config:
 
 
 @contextmanager
-def open_store(ctx: typer.Context, config: Config | None = None) -> Iterator[SqlStore]:
-    """The migrated store of the configured database, closed when the block ends."""
-    store = SqlStore.open((config or load(ctx)).database)
+def open_store(
+    ctx: typer.Context, config: Config | None = None, *, now: datetime | None = None
+) -> Iterator[SqlStore]:
+    """The migrated store of the configured database, closed when the block ends. With `now`
+    (a run as of a given time, `--now`) everything the store dates itself is dated then."""
+    database = (config or load(ctx)).database
+    store = SqlStore.open(database) if now is None else SqlStore.open(database, clock=lambda: now)
     try:
         yield store
     finally:

@@ -50,6 +50,7 @@ mailboxes:
       port: 993                       # 993 for ssl, 143 for starttls or none
       security: ssl                   # ssl | starttls | none (none: loopback tests only)
       tls_verify: true                # false only for a self-signed test server
+      # ca_file: certs/ca.pem         # trust this CA (PEM) instead of the system's, e.g. your own
       username: sales                 # login name
       password_env: DUNBOT_IMAP_PASSWORD   # the environment variable holding the password
     smtp:                             # how approved follow-ups are sent
@@ -57,6 +58,7 @@ mailboxes:
       port: 587                       # 587 for starttls, 465 for ssl
       security: starttls              # ssl | starttls | none
       tls_verify: true                # false only for a self-signed test server
+      # ca_file: certs/ca.pem         # trust this CA (PEM) instead of the system's
       username: sales                 # login name
       password_env: DUNBOT_SMTP_PASSWORD   # or password_file: /run/secrets/smtp
     folders:                          # IMAP folder names on this server

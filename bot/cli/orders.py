@@ -1,4 +1,4 @@
-"""`dunbot orders ...`: import from CSV, list, show, and mark paid / pause / resume."""
+"""`dunbot orders ...`: import from CSV, list, show, mark paid / pause / resume, unbounce."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.adapters.store import AuditEntry
+from bot.adapters.store import AuditEntry, BouncedContact
 from bot.cli.common import handles_bot_errors, load, open_store, print_json
 from bot.cli.main import app
 from bot.config import Config
@@ -20,7 +20,8 @@ from bot.ports import MessageRecord
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 orders_app = typer.Typer(
-    help="Orders: import a CSV, list, show, mark paid, pause, resume.", no_args_is_help=True
+    help="Orders: import a CSV, list, show, mark paid, pause, resume, unbounce.",
+    no_args_is_help=True,
 )
 app.add_typer(orders_app, name="orders")
 
@@ -86,29 +87,44 @@ def show_order(
     order_id: Annotated[str, typer.Argument(help="Order number.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """One order with its conversation (oldest first) and its audit trail."""
+    """One order with its conversation (oldest first), the customer's addresses that bounced
+    (no follow-up goes to them), and its audit trail."""
     with open_store(ctx) as store:
         order = store.get_order(order_id)
         history = store.messages_for_order(order_id)
+        bounced = store.bounced_contacts(order.customer_email)
         trail = store.audit_log(order_id)
     if as_json:
         print_json(
             {
                 **order_json(order),
+                "bounced": [b.as_json() for b in bounced],
                 "messages": [message_json(m) for m in history],
                 "audit": [audit_json(a) for a in trail],
             }
         )
         return
-    _print_order(order, history, trail)
+    _print_order(order, history, trail, bounced)
 
 
-def _print_order(order: Order, history: list[MessageRecord], trail: list[AuditEntry]) -> None:
+def _print_order(
+    order: Order,
+    history: list[MessageRecord],
+    trail: list[AuditEntry],
+    bounced: list[BouncedContact],
+) -> None:
     due = order.due_date.isoformat() if order.due_date else "no due date"
     typer.echo(
         f"{order.order_id}  {order.status.value}  {order.amount} {order.currency}  due {due}"
     )
     typer.echo(f"customer: {order.customer_name} <{order.customer_email}>")
+    for b in bounced:
+        status = f" ({b.status})" if b.status else ""
+        typer.echo(
+            f"bounced: {b.email}{status} on {b.bounced_at.isoformat(timespec='minutes')}: "
+            f"no follow-up goes to it; `dunbot orders unbounce {order.order_id} {b.email}` "
+            "when it works again"
+        )
     for m in history:
         when = m.date.isoformat(timespec="minutes") if m.date else "undated"
         what = (
@@ -192,3 +208,22 @@ def pause(ctx: typer.Context, order_id: str, reason: Reason = "") -> None:
 def resume(ctx: typer.Context, order_id: str, reason: Reason = "") -> None:
     """Follow up again on a paused order."""
     _set_status(ctx, order_id, OrderStatus.OPEN, reason or "resumed on the command line")
+
+
+@orders_app.command("unbounce")
+@handles_bot_errors
+def unbounce(
+    ctx: typer.Context,
+    order_id: Annotated[str, typer.Argument(help="Order number (any order of the customer).")],
+    address: Annotated[str, typer.Argument(help="The address that works again.")],
+) -> None:
+    """An address that bounced works again: follow-ups may go to it (a human reply from it
+    clears it too). The customer's open orders are planned again at the next sync."""
+    with open_store(ctx) as store:
+        cleared = store.clear_bounced(order_id, address, by="the command line")
+    if not cleared:
+        raise InputError(
+            f"order {order_id}: {address} is not flagged as bounced; "
+            f"see `dunbot orders show {order_id}`"
+        )
+    typer.echo(f"{order_id}: {address.strip().lower()} works again")

@@ -43,7 +43,9 @@ def parse_now(value: str | None, zone: str) -> datetime:
     try:
         when = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise InputError(f"--now {value!r}: not an ISO 8601 time like 2026-03-05T09:00+08:00") from exc
+        raise InputError(
+            f"--now {value!r}: not an ISO 8601 time like 2026-03-05T09:00+08:00"
+        ) from exc
     if when.tzinfo is None:
         from zoneinfo import ZoneInfo
 
@@ -73,7 +75,12 @@ def progress_bar(enabled: bool | None) -> Iterator[ProgressFn | None]:
     if not (console.is_terminal if enabled is None else enabled):
         yield None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -89,9 +96,15 @@ def progress_bar(enabled: bool | None) -> Iterator[ProgressFn | None]:
 @handles_bot_errors
 def sync(
     ctx: typer.Context,
-    once: bool = typer.Option(False, "--once", help="One pass, then exit (required; `dunbot run` keeps going)."),
-    now: str | None = typer.Option(None, "--now", help="Run as of this ISO 8601 time (tests, replays)."),
-    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: on a terminal)."),
+    once: bool = typer.Option(
+        False, "--once", help="One pass, then exit (required; `dunbot run` keeps going)."
+    ),
+    now: str | None = typer.Option(
+        None, "--now", help="Run as of this ISO 8601 time (tests, replays)."
+    ),
+    progress: bool | None = typer.Option(
+        None, "--progress/--no-progress", help="Progress bar (default: on a terminal)."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what each folder did."),
 ) -> None:
     """One pass: fetch and understand new mail, act on approvers' answers, look again at waiting
@@ -102,7 +115,10 @@ def sync(
     config = load(ctx)
     when = parse_now(now, config.timezone)
     knowledge = load_knowledge(config)
-    with open_store(ctx, config) as store, progress_bar(progress) as advance:
+    with (
+        open_store(ctx, config, now=None if now is None else when) as store,
+        progress_bar(progress) as advance,
+    ):
         loop = build_loop(config, store, knowledge)
         outcomes = loop_all(config, loop, now=when, progress=advance)
         ticks = [o.report.tick for o in outcomes if o.report is not None and o.report.tick]
@@ -124,9 +140,15 @@ def sync(
 @handles_bot_errors
 def run(
     ctx: typer.Context,
-    verbose: bool = typer.Option(True, "--verbose/--quiet", help="Log each pass (default) or only problems."),
-    tick_seconds: float = typer.Option(300.0, "--tick-seconds", min=1.0, help="Plan due orders at least this often."),
-    poll_seconds: float = typer.Option(60.0, "--poll-seconds", min=1.0, help="Longest IDLE wait (Sent is read then)."),
+    verbose: bool = typer.Option(
+        True, "--verbose/--quiet", help="Log each pass (default) or only problems."
+    ),
+    tick_seconds: float = typer.Option(
+        300.0, "--tick-seconds", min=1.0, help="Plan due orders at least this often."
+    ),
+    poll_seconds: float = typer.Option(
+        60.0, "--poll-seconds", min=1.0, help="Longest IDLE wait (Sent is read then)."
+    ),
 ) -> None:
     """The daemon: watch every mailbox (IDLE); after each new mail the whole loop runs at once
     (answers, look again, plan, approval requests, sending); stop on SIGTERM or Ctrl-C."""

@@ -1,12 +1,14 @@
-"""Pure helpers for building a reply in the order's thread (RFC 5322 section 3.6.4)."""
+"""Pure helpers for building a draft: the reply's threading (RFC 5322 section 3.6.4), and who
+it goes to (the order's own contacts by role, never an address that bounced)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from bot.core.decision import Event
+from bot.core.model import Order
 
 # Reply prefixes mail clients add, in the languages dunbot meets (Re, AW, SV, RV, Ré, 回复, 答复…).
 _PREFIX = re.compile(
@@ -62,3 +64,67 @@ def thread_reply(history: Sequence[Event]) -> Threading | None:
         if event.message_id:
             return reply_threading(event.subject, event.message_id, event.references)
     return None
+
+
+# When the roles a rule names leave nobody who works, the order's other people, in this order.
+_FALLBACK_ROLES = ("buyer", "finance", "other", "decision_maker")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipients:
+    """Who a draft goes to. Empty `to`: nobody on the order can be written to (every address
+    bounced); such a draft must not be made, a person must add a working contact."""
+
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    skipped: tuple[str, ...] = ()  # addresses the roles named that bounced
+
+    @property
+    def nobody(self) -> bool:
+        return not self.to
+
+
+def order_people(order: Order) -> dict[str, list[str]]:
+    """The order's addresses by role (lower-cased, in the order given): the order's customer
+    address is a buyer, then each contact under its role."""
+    people: dict[str, list[str]] = {"buyer": [order.customer_email.lower()]}
+    for contact in order.contacts:
+        email = contact.email.lower()
+        if email not in people.setdefault(contact.role, []):
+            people[contact.role].append(email)
+    return people
+
+
+def resolve_recipients(
+    order: Order,
+    roles: Sequence[str],
+    *,
+    manager: str | None = None,
+    bounced: Collection[str] = (),
+) -> Recipients:
+    """(to, cc) for a draft to `roles` (buyer, finance, decision_maker, manager) of this order.
+
+    Addresses in `bounced` are skipped. When the roles name nobody, or only addresses that
+    bounced, the draft goes to the first working address of the order (the buyer first, see
+    _FALLBACK_ROLES); when there is none, `to` is empty (Recipients.nobody). The manager (our
+    side, cc) is added when the roles name it."""
+    people, dead = order_people(order), {b.strip().lower() for b in bounced}
+    named = list(dict.fromkeys(a for r in roles if r != "manager" for a in people.get(r, [])))
+    to = [a for a in named if a not in dead]
+    if not to:
+        to = _first_working(people, dead)
+    cc = [manager.lower()] if manager and "manager" in roles else []
+    return Recipients(
+        to=tuple(to),
+        cc=tuple(a for a in cc if a not in to and a not in dead),
+        skipped=tuple(a for a in named if a in dead),
+    )
+
+
+def _first_working(people: dict[str, list[str]], dead: Collection[str]) -> list[str]:
+    ranked = [*_FALLBACK_ROLES, *(r for r in people if r not in _FALLBACK_ROLES)]
+    for role in ranked:
+        for address in people.get(role, []):
+            if address not in dead:
+                return [address]
+    return []

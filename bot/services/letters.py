@@ -3,13 +3,15 @@
 `compose(letters, renderer, mailbox, now=...)` turns the due decisions of one group (one order,
 or several follow-ups of one customer) into one Draft: rendered in the customer's language,
 replying in the lead order's conversation (Re: subject, In-Reply-To, References), addressed only
-to the order's own contacts (never to an address found in a message body), with a fixed
-Message-ID in the mailbox's domain. A merged letter names every order and lists them.
+to the order's own contacts (never to an address found in a message body, never to one that
+bounced), with a fixed Message-ID in the mailbox's domain. A merged letter names every order and
+lists them. When every address of the order bounced there is no letter (NoWorkingAddressError):
+the tick tells the salesperson instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -22,9 +24,14 @@ from babel.numbers import format_currency
 
 from bot.config import MailboxConfig
 from bot.core.decision import Decision, Event
-from bot.core.drafting import reply_threading
+from bot.core.drafting import Recipients, reply_threading, resolve_recipients
 from bot.core.model import Direction, Draft, Order
 from bot.core.ruleset import Mode
+from bot.errors import BotError
+
+
+class NoWorkingAddressError(BotError):
+    """Every address of the order bounced: nobody to write to; a person must add a contact."""
 
 
 class Rendered(Protocol):
@@ -58,9 +65,17 @@ def compose(
     *,
     now: datetime,
     price_valid_days: int = 14,
+    bounced: Collection[str] = (),
 ) -> Draft:
-    """One draft for the group; the first letter leads (template, thread, recipients)."""
+    """One draft for the group; the first letter leads (template, thread, recipients).
+
+    Addresses in `bounced` get nothing; NoWorkingAddressError when that leaves nobody."""
     lead = letters[0]
+    people = addressees(lead, mailbox, bounced)
+    if people.nobody:
+        raise NoWorkingAddressError(
+            f"order {lead.order.order_id}: every address bounced ({', '.join(people.skipped)})"
+        )
     template = lead.decision.template or ""
     context = template_context(letters, mailbox, now=now, price_valid_days=price_valid_days)
     mail = renderer.render(template, lead.decision.language, context)
@@ -68,14 +83,13 @@ def compose(
     if len(letters) > 1:
         body = with_listing(body, str(context["order_id"]), listing(letters, mail.language))
     subject, in_reply_to, references = _threading(lead.history, mail.subject)
-    to, cc = recipients(lead.order, lead.decision.recipients, mailbox)
     return Draft(
         draft_id=uuid4().hex,
         mailbox=mailbox.name if mailbox else (lead.order.mailbox or "default"),
         order_ids=tuple(item.order.order_id for item in letters),
         customer_email=lead.order.customer_email.lower(),
-        to=to,
-        cc=cc,
+        to=people.to,
+        cc=people.cc,
         subject=subject,
         body=body,
         message_id=f"{uuid4()}@{_domain(mailbox)}",
@@ -85,7 +99,7 @@ def compose(
         template=template,
         language=mail.language,
         mode=_mode(letters),
-        reason=_reason(letters),
+        reason=_reason(letters) + _skipped(people),
         created_at=now,
         due_at=min((i.decision.at or now) for i in letters),
     )
@@ -166,17 +180,33 @@ def _threading(history: Sequence[Event], subject: str) -> tuple[str, str | None,
     return t.subject, t.in_reply_to, t.references
 
 
+def addressees(
+    letter: Letter, mailbox: MailboxConfig | None, bounced: Collection[str] = ()
+) -> Recipients:
+    """Who the letter goes to: the decision's roles among the order's own contacts, without
+    the addresses that bounced; the manager (cc) from the config."""
+    manager = mailbox.manager if mailbox else None
+    return resolve_recipients(
+        letter.order, letter.decision.recipients, manager=manager, bounced=bounced
+    )
+
+
 def recipients(
-    order: Order, roles: Sequence[str], mailbox: MailboxConfig | None
+    order: Order,
+    roles: Sequence[str],
+    mailbox: MailboxConfig | None,
+    bounced: Collection[str] = (),
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(to, cc) from the order's own contacts by role; the manager (cc) from the config."""
-    people: dict[str, list[str]] = {"buyer": [order.customer_email.lower()]}
-    for contact in order.contacts:
-        people.setdefault(contact.role, []).append(contact.email.lower())
-    to = [a for role in roles if role != "manager" for a in people.get(role, [])]
-    cc = [mailbox.manager] if "manager" in roles and mailbox and mailbox.manager else []
-    to = list(dict.fromkeys(to)) or [order.customer_email.lower()]
-    return tuple(to), tuple(a for a in dict.fromkeys(cc) if a not in to)
+    manager = mailbox.manager if mailbox else None
+    found = resolve_recipients(order, roles, manager=manager, bounced=bounced)
+    return found.to, found.cc
+
+
+def _skipped(people: Recipients) -> str:
+    if not people.skipped:
+        return ""
+    return f"; not to {', '.join(people.skipped)} (bounced)"
 
 
 def _mode(letters: Sequence[Letter]) -> Mode:

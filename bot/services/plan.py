@@ -36,7 +36,9 @@ class PlanStore(Protocol):
 
     def open_orders(self) -> list[Order]: ...
 
-    def audit(self, event: str, *, order_id: str | None, detail: str) -> None: ...
+    def audit(
+        self, event: str, *, order_id: str | None, detail: str, at: datetime | None = None
+    ) -> None: ...
 
 
 def plan_order(
@@ -48,7 +50,8 @@ def plan_order(
     default_tz: str,
     audit: bool = True,
 ) -> Decision:
-    """The policy's decision for one order as of `now` (aware); audited as `plan.decision`.
+    """The policy's decision for one order as of `now` (aware); audited as `plan.decision`,
+    dated `now` (as the tick dates its entries).
 
     Reads what the tick reads: the conversation with our sent drafts (tagged with their rule),
     and the spacing of every mail this customer got or is about to get (pending drafts too)."""
@@ -66,7 +69,7 @@ def plan_order(
         reliable_payer=reliable_payer(order, store.customer_orders(order.customer_email)),
     )
     if audit:
-        store.audit("plan.decision", order_id=order_id, detail=audit_detail(decision, now))
+        store.audit("plan.decision", order_id=order_id, detail=audit_detail(decision, now), at=now)
     return decision
 
 

@@ -13,6 +13,13 @@ and the draft's existence holds the order back until it is sent or superseded: n
 
 Alerts (salesperson, manager) are audit entries `alert.<who>` naming the address they are for;
 the approval work turns them into mail.
+
+Bounces: a decision that flags a contact is kept in the store (bounced_contacts, once per
+bounce); drafts skip flagged addresses, and when that leaves nobody on the order, no draft is
+made: the salesperson gets an alert ("every address of this customer bounced") and the order is
+looked at again after `stale_after`. A human message from a flagged address, dated after its
+bounce, clears the flag before the order is planned. Every audit entry and status change the
+tick writes is dated `now` (so `sync --now` leaves a consistent trail).
 """
 
 from __future__ import annotations
@@ -20,18 +27,18 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 
 from bot.config import Config, MailboxConfig
-from bot.core.decision import Action, Decision, Event
-from bot.core.model import Draft, DraftStatus, Order, OrderStatus
+from bot.core.decision import Action, Decision, Event, Notice
+from bot.core.model import Draft, DraftStatus, Kind, Order, OrderStatus
 from bot.core.policy import next_action
 from bot.core.ruleset import Ruleset
 from bot.errors import BotError
 from bot.ports import MessageRecord
-from bot.services.letters import Letter, Renderer, compose
+from bot.services.letters import Letter, Renderer, addressees, compose
 from bot.services.plan import audit_detail, history_of, reliable_payer
 
 log = logging.getLogger(__name__)
@@ -66,9 +73,28 @@ class TickStore(Protocol):
         self, order_id: str, statuses: Iterable[DraftStatus] | None = None
     ) -> list[tuple[Draft, str]]: ...
     def add_draft(self, draft: Draft, rule_ids: Mapping[str, str] | None = None) -> bool: ...
-    def set_draft_status(self, draft_id: str, status: DraftStatus, *, reason: str) -> None: ...
-    def set_order_status(self, order_id: str, status: OrderStatus, *, reason: str) -> None: ...
-    def audit(self, event: str, *, order_id: str | None, detail: str) -> None: ...
+    def set_draft_status(
+        self, draft_id: str, status: DraftStatus, *, reason: str, at: datetime | None = None
+    ) -> None: ...
+    def set_order_status(
+        self, order_id: str, status: OrderStatus, *, reason: str, at: datetime | None = None
+    ) -> None: ...
+    def audit(
+        self, event: str, *, order_id: str | None, detail: str, at: datetime | None = None
+    ) -> None: ...
+    def flag_bounced(
+        self,
+        customer_email: str,
+        email: str,
+        *,
+        order_id: str | None,
+        bounced_at: datetime,
+        message_id: str | None = None,
+        status: str | None = None,
+        now: datetime | None = None,
+    ) -> bool: ...
+    def bounced_addresses(self, customer_email: str) -> frozenset[str]: ...
+    def revive_contacts(self, customer_email: str, *, now: datetime | None = None) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,7 +144,7 @@ def run_tick(
     """Plan every due order as of `now` (aware) and write the drafts that are due."""
     opts = options or TickOptions()
     report = TickReport()
-    _rules_changed(store, ruleset)
+    _rules_changed(store, ruleset, now)
     due = store.due_orders(now)
     mails: list[_Due] = []
     for order_id in due.order_ids:
@@ -142,7 +168,7 @@ def rules_fingerprint(ruleset: Ruleset) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
 
 
-def _rules_changed(store: TickStore, ruleset: Ruleset) -> None:
+def _rules_changed(store: TickStore, ruleset: Ruleset, now: datetime) -> None:
     """New rules (edited, or changed while dunbot was down) apply to every open order now."""
     digest = rules_fingerprint(ruleset)
     known = store.tick_value(RULES_KEY)
@@ -150,7 +176,8 @@ def _rules_changed(store: TickStore, ruleset: Ruleset) -> None:
         return
     if known is not None:
         count = store.replan_open_orders()
-        store.audit("rules.changed", order_id=None, detail=f"{count} open order(s) re-planned")
+        detail = f"{count} open order(s) re-planned"
+        store.audit("rules.changed", order_id=None, detail=detail, at=now)
         log.info("tick: rules changed; %d open order(s) re-planned", count)
     store.set_tick_value(RULES_KEY, digest)
 
@@ -166,7 +193,7 @@ def _failed(
     """One order's failure is logged, audited and retried later; the tick goes on."""
     log.error("tick: order %s: %s", order_id, exc)
     report.errors.append(f"{order_id}: {exc}")
-    store.audit("tick.error", order_id=order_id, detail=str(exc))
+    store.audit("tick.error", order_id=order_id, detail=str(exc), at=now)
     store.set_next_due(order_id, now + opts.retry_after)
 
 
@@ -180,10 +207,10 @@ def _plan_one(
     report: TickReport,
 ) -> _Due | None:
     order = store.get_order(order_id)
-    sent = store.drafts_for_order(order_id, [DraftStatus.SENT])
-    history = history_of(store.messages_for_order(order_id), sent)
+    records = store.messages_for_order(order_id)
+    history = history_of(records, store.drafts_for_order(order_id, [DraftStatus.SENT]))
     live = store.drafts_for_order(order_id, LIVE)
-    live = _supersede(store, live, lambda d, _r: _stale(d, now, opts), report)
+    live = _supersede(store, live, lambda d, _r: _stale(d, now, opts), report, now)
     if any(d.status is not DraftStatus.PENDING for d, _ in live):  # the approval work has it
         store.set_next_due(order_id, now + opts.stale_after)
         return None
@@ -198,12 +225,14 @@ def _plan_one(
         reliable_payer=reliable_payer(order, store.customer_orders(order.customer_email)),
     )
     report.decisions[order_id] = decision
-    store.audit("plan.decision", order_id=order_id, detail=audit_detail(decision, now))
-    live = _supersede(store, live, lambda _d, rule: _overtaken(rule, decision), report)
+    store.audit("plan.decision", order_id=order_id, detail=audit_detail(decision, now), at=now)
+    _flag_contact(store, order, decision, records, now, report)
+    store.revive_contacts(order.customer_email, now=now)  # after flagging: a reply may be newer
+    live = _supersede(store, live, lambda _d, rule: _overtaken(rule, decision), report, now)
     if live:  # the pending draft still says what the rules say: it stands
         store.set_next_due(order_id, min(d.created_at + opts.stale_after for d, _ in live))
         return None
-    _side_effects(store, config, order, decision, report)
+    _side_effects(store, config, order, decision, report, now)
     if _mail_due(decision, now):
         return _Due(order, decision, tuple(history))
     store.set_next_due(order_id, next_look(order, decision, now))
@@ -215,6 +244,7 @@ def _supersede(
     live: Sequence[tuple[Draft, str]],
     why_not: Callable[[Draft, str], str | None],
     report: TickReport,
+    now: datetime,
 ) -> list[tuple[Draft, str]]:
     """Supersede the drafts `why_not` has a reason against; their other orders are re-planned."""
     kept: list[tuple[Draft, str]] = []
@@ -223,7 +253,7 @@ def _supersede(
         if why is None:
             kept.append((draft, rule))
             continue
-        store.set_draft_status(draft.draft_id, DraftStatus.SUPERSEDED, reason=why)
+        store.set_draft_status(draft.draft_id, DraftStatus.SUPERSEDED, reason=why, at=now)
         report.superseded += 1
         for other in draft.order_ids:
             store.set_next_due(other, None)
@@ -264,19 +294,90 @@ def next_look(order: Order, decision: Decision, now: datetime) -> datetime:
 
 
 def _side_effects(
-    store: TickStore, config: Config, order: Order, decision: Decision, report: TickReport
+    store: TickStore,
+    config: Config,
+    order: Order,
+    decision: Decision,
+    report: TickReport,
+    now: datetime,
 ) -> None:
-    """A stop changes the order's status; alerts and a bounced contact go to the audit log."""
+    """A stop changes the order's status; alerts go to the audit log."""
     if decision.status is not None and decision.status is not order.status:
-        store.set_order_status(order.order_id, decision.status, reason=decision.reason)
+        store.set_order_status(order.order_id, decision.status, reason=decision.reason, at=now)
         report.stopped += 1
-    if decision.flag_contact:
-        store.audit("contact.bounced", order_id=order.order_id, detail=decision.flag_contact)
     mailbox = mailbox_for(config, order)
     for alert in decision.alerts:
-        to = alert_address(mailbox, alert.to)
-        store.audit(f"alert.{alert.to}", order_id=order.order_id, detail=f"to {to}: {alert.why}")
+        _alert(store, mailbox, order.order_id, alert, now)
         report.alerts += 1
+
+
+def _alert(
+    store: TickStore, mailbox: MailboxConfig | None, order_id: str, alert: Notice, now: datetime
+) -> None:
+    to = alert_address(mailbox, alert.to)
+    store.audit(f"alert.{alert.to}", order_id=order_id, detail=f"to {to}: {alert.why}", at=now)
+
+
+def _flag_contact(
+    store: TickStore,
+    order: Order,
+    decision: Decision,
+    records: Sequence[MessageRecord],
+    now: datetime,
+    report: TickReport,
+) -> None:
+    """Keep the address the decision flags (a bounce) in the store; the same bounce planned
+    again changes nothing there. A newly flagged address takes down the drafts of the
+    customer's other orders still waiting to be approved for it: they are re-planned."""
+    if not decision.flag_contact:
+        return
+    address = decision.flag_contact.lower()
+    bounce = _bounce_of(records, address, order.customer_email)
+    u = bounce.understanding if bounce is not None else None
+    flagged = store.flag_bounced(
+        order.customer_email,
+        address,
+        order_id=order.order_id,
+        bounced_at=(bounce.date if bounce is not None else None) or now,
+        message_id=bounce.message_id if bounce is not None else None,
+        status=u.bounce_status if u is not None else None,
+        now=now,
+    )
+    if flagged:
+        _supersede_to(store, order, address, now, report)
+
+
+def _supersede_to(
+    store: TickStore, order: Order, address: str, now: datetime, report: TickReport
+) -> None:
+    """The customer's other drafts not yet approved that would go to `address` are superseded
+    (re-planned without it; this order's own are overtaken by the decision anyway). An approved
+    one is the outbox's, which sends only to the order's own contacts."""
+    unapproved = (DraftStatus.PENDING, DraftStatus.SNOOZED, DraftStatus.HELD)
+    why = f"{address} bounced since it was drafted: re-planned"
+    for other in store.customer_orders(order.customer_email):
+        waiting = store.drafts_for_order(other.order_id, unapproved)
+        hit = [
+            (d, r)
+            for d, r in waiting
+            if address in (*d.to, *d.cc) and order.order_id not in d.order_ids
+        ]
+        _supersede(store, hit, lambda _d, _r: why, report, now)
+
+
+def _bounce_of(
+    records: Sequence[MessageRecord], address: str, customer_email: str
+) -> MessageRecord | None:
+    """The latest dated bounce of this address among the order's messages."""
+    bounces = [
+        (r.date, i, r)
+        for i, r in enumerate(records)
+        if r.date is not None
+        and r.understanding is not None
+        and r.understanding.kind is Kind.BOUNCE
+        and (r.understanding.bounce_recipient or customer_email).lower() == address
+    ]
+    return max(bounces, key=lambda b: (b[0], b[1]))[2] if bounces else None
 
 
 def mailbox_for(config: Config, order: Order) -> MailboxConfig | None:
@@ -323,13 +424,20 @@ def _draft_group(
     opts: TickOptions,
     report: TickReport,
 ) -> None:
+    letters = [Letter(d.order, d.decision, d.history) for d in group]
+    mailbox = mailbox_for(config, group[0].order)
+    dead = store.bounced_addresses(group[0].order.customer_email)
+    if dead and addressees(letters[0], mailbox, dead).nobody:
+        _nobody_left(store, mailbox, group, dead, now, opts, report)
+        return
     try:
         letter = compose(
-            [Letter(d.order, d.decision, d.history) for d in group],
+            letters,
             renderer,
-            mailbox_for(config, group[0].order),
+            mailbox,
             now=now,
             price_valid_days=opts.price_valid_days,
+            bounced=dead,
         )
     except BotError as exc:
         for item in group:
@@ -341,6 +449,36 @@ def _draft_group(
         report.drafts.append(letter)
     for item in group:
         store.set_next_due(item.order.order_id, now + opts.stale_after)
+
+
+def _nobody_left(
+    store: TickStore,
+    mailbox: MailboxConfig | None,
+    group: Sequence[_Due],
+    dead: frozenset[str],
+    now: datetime,
+    opts: TickOptions,
+    report: TickReport,
+) -> None:
+    """Every address of the order bounced: no draft (nothing can be sent); the salesperson is
+    told, once per order and rule (bot.services.alerts), and the order is looked at again later."""
+    why = (
+        f"every address of this customer bounced ({', '.join(sorted(dead))}): nothing was sent;"
+        " add a working contact (import the order again with a working customer_email) or,"
+        " if an address works again, `dunbot orders unbounce ORDER ADDRESS`"
+    )
+    notice = Notice("salesperson", why)
+    for item in group:
+        order_id = item.order.order_id
+        report.decisions[order_id] = replace(
+            item.decision,
+            action=Action.ESCALATE,
+            reason=f"{item.decision.reason}; {why}",
+            alerts=(*item.decision.alerts, notice),
+        )
+        _alert(store, mailbox, order_id, notice, now)
+        report.alerts += 1
+        store.set_next_due(order_id, now + opts.stale_after)
 
 
 __all__ = [

@@ -230,9 +230,12 @@ class DraftsMixin:
         with self._engine.begin() as conn:
             return [(draft_from_row(row), str(row.order_rule_id)) for row in conn.execute(query)]
 
-    def set_draft_status(self, draft_id: str, status: DraftStatus, *, reason: str) -> None:
-        """Change a draft's status (and its order links'), with an audit entry per order."""
-        now = self._clock()
+    def set_draft_status(
+        self, draft_id: str, status: DraftStatus, *, reason: str, at: datetime | None = None
+    ) -> None:
+        """Change a draft's status (and its order links'), with an audit entry per order;
+        dated `at` (the caller's `now`), else the store's clock."""
+        now = at or self._clock()
         with self._engine.begin() as conn:
             old = conn.scalar(select(drafts.c.status).where(drafts.c.draft_id == draft_id))
             if old is None:

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapters.store import rows
+from bot.adapters.store.bounces import BouncesMixin
 from bot.adapters.store.drafts import DraftsMixin
 from bot.adapters.store.ingest import IngestMixin
 from bot.adapters.store.tables import audit, contacts, customers, orders
@@ -58,8 +59,9 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlStore(IngestMixin, DraftsMixin):
-    """The database: orders, messages, folder state, quarantine and the audit log."""
+class SqlStore(IngestMixin, DraftsMixin, BouncesMixin):
+    """The database: orders, messages, folder state, quarantine, bounced addresses and the
+    audit log. `clock` stamps what a caller does not date itself (`at=`/`now=`)."""
 
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utcnow) -> None:
         self._engine = engine
@@ -201,9 +203,12 @@ class SqlStore(IngestMixin, DraftsMixin):
             grouped.setdefault(row.customer_id, []).append(Contact(row.email, row.name, row.role))
         return {key: tuple(value) for key, value in grouped.items()}
 
-    def set_order_status(self, order_id: str, status: OrderStatus, *, reason: str) -> None:
-        """Change the status and write an audit entry ("open -> paid: reason"), one transaction."""
-        now = self._clock()
+    def set_order_status(
+        self, order_id: str, status: OrderStatus, *, reason: str, at: datetime | None = None
+    ) -> None:
+        """Change the status and write an audit entry ("open -> paid: reason"), one transaction;
+        dated `at` (the caller's `now`, e.g. `sync --now`), else the store's clock."""
+        now = at or self._clock()
         with self._engine.begin() as conn:
             old = conn.scalar(select(orders.c.status).where(orders.c.order_id == order_id))
             if old is None:
@@ -217,9 +222,12 @@ class SqlStore(IngestMixin, DraftsMixin):
 
     # --- audit ---------------------------------------------------------------------------------
 
-    def audit(self, event: str, *, order_id: str | None, detail: str) -> None:
+    def audit(
+        self, event: str, *, order_id: str | None, detail: str, at: datetime | None = None
+    ) -> None:
+        """One audit entry, dated `at` (the caller's `now`), else the store's clock."""
         with self._engine.begin() as conn:
-            self._audit(conn, event, order_id, detail, self._clock())
+            self._audit(conn, event, order_id, detail, at or self._clock())
 
     def _audit(
         self, conn: Connection, event: str, order_id: str | None, detail: str, at: datetime

@@ -245,3 +245,22 @@ tick_state = Table(
     Column("name", String(50), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+# --- addresses that bounced (migration 0005; methods in bounces.py) --------------------------
+
+# One row per customer and address. `cleared_at` NULL: the address is flagged and no follow-up
+# goes to it; set when the person wrote again (a human message after the bounce) or by hand
+# (`dunbot orders unbounce`). A later bounce flags it again.
+bounced_contacts = Table(
+    "bounced_contacts",
+    metadata,
+    Column("customer_id", Integer, ForeignKey("customers.id"), primary_key=True),
+    Column("email", String(320), primary_key=True),
+    Column("order_id", String(100), nullable=True),  # the order whose mail bounced
+    Column("message_id", String(998), nullable=True),  # the bounce (DSN) message
+    Column("status", String(20), nullable=True),  # RFC 3464 status, e.g. 5.1.1
+    Column("bounced_at", UtcDateTime, nullable=False),  # the bounce's Date
+    Column("flagged_at", UtcDateTime, nullable=False),
+    Column("cleared_at", UtcDateTime, nullable=True),
+    Column("cleared_by", Text, nullable=False, default=""),
+)
