@@ -33,11 +33,12 @@ from typing import Protocol
 
 from bot.config import Config, MailboxConfig
 from bot.core.decision import Action, Decision, Event, Notice
-from bot.core.model import Draft, DraftStatus, Kind, Order, OrderStatus
+from bot.core.model import Draft, DraftStatus, Order, OrderStatus
 from bot.core.policy import next_action
 from bot.core.ruleset import Ruleset
 from bot.errors import BotError
 from bot.ports import MessageRecord
+from bot.services.bounces import BounceStore, drafts_to, nobody_left, record_bounce
 from bot.services.letters import Letter, Renderer, addressees, compose
 from bot.services.plan import audit_detail, history_of, reliable_payer
 
@@ -56,7 +57,7 @@ class DueOrdersLike(Protocol):
     def watermark(self) -> int: ...
 
 
-class TickStore(Protocol):
+class TickStore(BounceStore, Protocol):
     """What the tick needs of the store (SqlStore implements it)."""
 
     def due_orders(self, now: datetime, *, limit: int | None = None) -> DueOrdersLike: ...
@@ -82,19 +83,6 @@ class TickStore(Protocol):
     def audit(
         self, event: str, *, order_id: str | None, detail: str, at: datetime | None = None
     ) -> None: ...
-    def flag_bounced(
-        self,
-        customer_email: str,
-        email: str,
-        *,
-        order_id: str | None,
-        bounced_at: datetime,
-        message_id: str | None = None,
-        status: str | None = None,
-        now: datetime | None = None,
-    ) -> bool: ...
-    def bounced_addresses(self, customer_email: str) -> frozenset[str]: ...
-    def revive_contacts(self, customer_email: str, *, now: datetime | None = None) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,7 +214,10 @@ def _plan_one(
     )
     report.decisions[order_id] = decision
     store.audit("plan.decision", order_id=order_id, detail=audit_detail(decision, now), at=now)
-    _flag_contact(store, order, decision, records, now, report)
+    flagged = record_bounce(store, order, decision, records, now)
+    if flagged:  # the customer's drafts still waiting for approval are re-planned without it
+        why = f"{flagged} bounced since it was drafted: re-planned"
+        _supersede(store, drafts_to(store, order, flagged), lambda _d, _r: why, report, now)
     store.revive_contacts(order.customer_email, now=now)  # after flagging: a reply may be newer
     live = _supersede(store, live, lambda _d, rule: _overtaken(rule, decision), report, now)
     if live:  # the pending draft still says what the rules say: it stands
@@ -318,68 +309,6 @@ def _alert(
     store.audit(f"alert.{alert.to}", order_id=order_id, detail=f"to {to}: {alert.why}", at=now)
 
 
-def _flag_contact(
-    store: TickStore,
-    order: Order,
-    decision: Decision,
-    records: Sequence[MessageRecord],
-    now: datetime,
-    report: TickReport,
-) -> None:
-    """Keep the address the decision flags (a bounce) in the store; the same bounce planned
-    again changes nothing there. A newly flagged address takes down the drafts of the
-    customer's other orders still waiting to be approved for it: they are re-planned."""
-    if not decision.flag_contact:
-        return
-    address = decision.flag_contact.lower()
-    bounce = _bounce_of(records, address, order.customer_email)
-    u = bounce.understanding if bounce is not None else None
-    flagged = store.flag_bounced(
-        order.customer_email,
-        address,
-        order_id=order.order_id,
-        bounced_at=(bounce.date if bounce is not None else None) or now,
-        message_id=bounce.message_id if bounce is not None else None,
-        status=u.bounce_status if u is not None else None,
-        now=now,
-    )
-    if flagged:
-        _supersede_to(store, order, address, now, report)
-
-
-def _supersede_to(
-    store: TickStore, order: Order, address: str, now: datetime, report: TickReport
-) -> None:
-    """The customer's other drafts not yet approved that would go to `address` are superseded
-    (re-planned without it; this order's own are overtaken by the decision anyway). An approved
-    one is the outbox's, which sends only to the order's own contacts."""
-    unapproved = (DraftStatus.PENDING, DraftStatus.SNOOZED, DraftStatus.HELD)
-    why = f"{address} bounced since it was drafted: re-planned"
-    for other in store.customer_orders(order.customer_email):
-        waiting = store.drafts_for_order(other.order_id, unapproved)
-        hit = [
-            (d, r)
-            for d, r in waiting
-            if address in (*d.to, *d.cc) and order.order_id not in d.order_ids
-        ]
-        _supersede(store, hit, lambda _d, _r: why, report, now)
-
-
-def _bounce_of(
-    records: Sequence[MessageRecord], address: str, customer_email: str
-) -> MessageRecord | None:
-    """The latest dated bounce of this address among the order's messages."""
-    bounces = [
-        (r.date, i, r)
-        for i, r in enumerate(records)
-        if r.date is not None
-        and r.understanding is not None
-        and r.understanding.kind is Kind.BOUNCE
-        and (r.understanding.bounce_recipient or customer_email).lower() == address
-    ]
-    return max(bounces, key=lambda b: (b[0], b[1]))[2] if bounces else None
-
-
 def mailbox_for(config: Config, order: Order) -> MailboxConfig | None:
     """The order's mailbox, else the first configured one (None: no mailbox configured)."""
     for mailbox in config.mailboxes:
@@ -462,18 +391,13 @@ def _nobody_left(
 ) -> None:
     """Every address of the order bounced: no draft (nothing can be sent); the salesperson is
     told, once per order and rule (bot.services.alerts), and the order is looked at again later."""
-    why = (
-        f"every address of this customer bounced ({', '.join(sorted(dead))}): nothing was sent;"
-        " add a working contact (import the order again with a working customer_email) or,"
-        " if an address works again, `dunbot orders unbounce ORDER ADDRESS`"
-    )
-    notice = Notice("salesperson", why)
+    notice = nobody_left(dead)
     for item in group:
         order_id = item.order.order_id
         report.decisions[order_id] = replace(
             item.decision,
             action=Action.ESCALATE,
-            reason=f"{item.decision.reason}; {why}",
+            reason=f"{item.decision.reason}; {notice.why}",
             alerts=(*item.decision.alerts, notice),
         )
         _alert(store, mailbox, order_id, notice, now)
