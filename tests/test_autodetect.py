@@ -515,3 +515,43 @@ def test_detection_is_fast(autos: AutoPatterns) -> None:
         for msg in messages:
             detect_kind(msg, autos)
     assert time.perf_counter() - start < 2.0  # 1000 messages: about 0.3 s when idle
+
+
+def test_a_phone_footer_marks_a_person_not_a_responder(autos: AutoPatterns) -> None:
+    body = "Bonsoir, je suis en congé à partir de demain, ma collègue reprend le dossier.\n\nEnvoyé de mon iPhone\n"
+    assert kind_of(mail("", body, subject="RE : Rappel"), autos).kind is Kind.HUMAN
+    assert (
+        kind_of(mail("", body.split("\n\n")[0], subject="RE : Rappel"), autos).kind
+        is Kind.AUTO_REPLY
+    )
+    headed = mail("Auto-Submitted: auto-replied\n", body, subject="RE : Rappel")
+    assert kind_of(headed, autos).kind is Kind.AUTO_REPLY  # headers still decide first
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "This mailbox is no longer monitored. Please write to accounts@example.test.",
+        "This is an automated message, please do not reply.",
+        "Hi, I'm taking some time off and will be back on 28 July.",
+    ],
+)
+def test_unattended_mailbox_notices_are_auto_replies(autos: AutoPatterns, body: str) -> None:
+    assert kind_of(mail("", body, subject="Re: Invoice 42"), autos).kind is Kind.AUTO_REPLY
+
+
+def test_a_message_id_in_a_bounce_is_not_the_recipient(autos: AutoPatterns) -> None:
+    body = (
+        "This report relates to a message you sent with the following header fields:\n\n"
+        "  Message-id: <reminder@supplier.test>\n  Subject: Payment reminder\n\n"
+        "Your message cannot be delivered to the following recipients:\n\n"
+        "  Recipient address: k.nowak@customer.test\n  Reason: Remote SMTP server has rejected address\n"
+    )
+    raw = mail(
+        "",
+        body,
+        sender="postmaster@customer.test",
+        subject="Delivery Notification: Delivery has failed",
+    )
+    result = kind_of(raw, autos)
+    assert result.kind is Kind.BOUNCE and result.bounce_recipient == "k.nowak@customer.test"

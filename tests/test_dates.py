@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.core.dates import DatePatterns, find_dates, pick_date
+from bot.core.dates import DatePatterns, arabic_numerals, find_dates, pick_date
 from bot.core.yamldoc import parse_yaml
 from bot.errors import RuleError
 from bot.paths import DEFAULT_RULES_DIR
@@ -170,3 +170,38 @@ def test_dateparser_covers_languages_without_phrases(
 ) -> None:
     assert lang not in patterns.phrases
     assert pick_date(text, BASE, patterns, [lang], "payment") == date(2026, 3, 20)
+
+
+def test_vague_phrases_are_marked(patterns: DatePatterns) -> None:
+    """ "next week" still counts as a coming date (it makes a promise) but names no day."""
+    vague = {f.vague for f in find_dates("We pay next week.", BASE, patterns, ["en"])}
+    assert vague == {True}
+    for text in ("We pay next Friday.", "We pay by end of next month.", "Paid on the 20th."):
+        assert not any(f.vague for f in find_dates(text, BASE, patterns, ["en"])), text
+    assert [f.vague for f in find_dates("Anfang nächsten Monats", BASE, patterns, ["de"])] == [True]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("fr", "Je suis en congé maternité à partir de demain, ma collègue reprend le dossier."),
+        ("en", "I am on leave starting tomorrow, my colleague will reply."),
+        ("es", "Estaré de vacaciones a partir del 10 de marzo."),
+    ],
+)
+def test_where_an_absence_starts_is_no_return_date(
+    patterns: DatePatterns, lang: str, text: str
+) -> None:
+    assert pick_date(text, BASE, patterns, [lang, "en"], "return") is None
+
+
+def test_a_start_word_with_a_return_after_it_is_a_return(patterns: DatePatterns) -> None:
+    text = "Ab dem 16.03. bin ich wieder im Büro."
+    assert pick_date(text, BASE, patterns, ["de"], "return") == date(2026, 3, 16)
+
+
+def test_chinese_numerals_in_dates(patterns: DatePatterns) -> None:
+    assert arabic_numerals("七月一日返回，十二月二十五日，三号") == "7月1日返回，12月25日，3号"
+    assert arabic_numerals("星期一付款") == "星期一付款"
+    assert pick_date("将于七月一日返回办公室", BASE, patterns, ["zh"], "return") == date(2026, 7, 1)
+    assert pick_date("尾款十五号付", BASE, patterns, ["zh"], "payment") == date(2026, 3, 15)

@@ -369,6 +369,31 @@ NOT_SIGNATURES = [
         "Items:\n------------------------------------\nRegistration Jun 27, 2018 example.test in the long list of items we will need to pay for soon",
     ),
     ("only-thanks", "Thanks,\nBob", "Thanks,\nBob"),
+    (
+        "gmail-ko",
+        "송금 완료했습니다.\n\n2025년 3월 31일 (월) 오전 8:03, Lily <lily@example.test>님이 작성:\n> 잔금",
+        "송금 완료했습니다.",
+    ),
+    (
+        "gmail-vi",
+        "Đã thanh toán.\n\nVào Th 2, 5 thg 5, 2025 vào lúc 06:03 Lily <lily@example.test> đã viết:\n> x",
+        "Đã thanh toán.",
+    ),
+    (
+        "gmail-id",
+        "Sudah dibayar.\n\nPada tanggal Sen, 5 Mei 2025 pukul 06.03 Lily <lily@example.test> menulis:\n> x",
+        "Sudah dibayar.",
+    ),
+    (
+        "company-block-without-delimiter",
+        (
+            "Paid today. Cheers, Mike\n\nMike O'Brien\nCeltic Build Supplies Ltd.\n"
+            "Unit 7, Ballymount Industrial Estate\n\n"
+            "Please consider the environment before printing this e-mail."
+        ),
+        "Paid today. Cheers, Mike",
+    ),
+    ("korean-phone-footer", "잔금 보냈습니다.\n\niPhone에서 보냄", "잔금 보냈습니다."),
 ]
 
 

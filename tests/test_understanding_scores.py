@@ -36,14 +36,15 @@ LABELS = LABELED / "labels.jsonl"
 INTENTS = ("paid", "promise", "waiting_on_customer", "cash_flow", "exchange_rate", "competitor",
            "absent", "change_request", "poor_sales", "dispute", "question", "cancel", "other")
 LANGUAGES = ("en", "zh", "de", "es", "fr", "it", "pt", "ru", "ja", "ar", "tr")
+OTHER_LANGUAGES = ("ko", "nl", "pl", "vi", "id")  # a few, so no language goes unseen; no floor
 MAJOR_LANGUAGES = ("en", "zh", "de", "es", "fr")
 CHARSETS = ("utf-8", "gb2312", "gbk", "big5", "iso-2022-jp", "iso-8859-1", "windows-1252")
 TRANSFER_ENCODINGS = ("8bit", "7bit", "quoted-printable", "base64")
 REPLY_RATIO = 0.9
 
-MIN_TOTAL, MIN_PER_INTENT, MIN_PER_LANGUAGE, MIN_MAJOR_LANGUAGE = 270, 12, 8, 25
-MIN_AUTO_REPLIES, MIN_BOUNCES = 25, 20
-MIN_INTENT_F1, MIN_KIND, MIN_DATE, MIN_REPLY = 0.90, 0.98, 0.90, 0.95
+MIN_TOTAL, MIN_PER_INTENT, MIN_PER_LANGUAGE, MIN_MAJOR_LANGUAGE = 650, 24, 20, 45
+MIN_AUTO_REPLIES, MIN_BOUNCES = 50, 30
+MIN_INTENT_F1, MIN_KIND, MIN_DATE, MIN_REPLY = 0.97, 0.99, 0.95, 0.98
 
 
 @dataclass(frozen=True)
@@ -360,7 +361,7 @@ def test_labels_are_consistent_with_their_messages() -> None:
             raw = message.text + " ".join(text for _, text in message.parts)
             assert lab.bounce_recipient and lab.bounce_recipient in raw.lower(), name
             continue
-        assert lab.language in LANGUAGES, name
+        assert lab.language in LANGUAGES + OTHER_LANGUAGES, name
         assert lab.reply_text is not None and normalise(lab.reply_text) in normalise(message.text), name
         if lab.reply_text_signed:
             assert normalise(lab.reply_text_signed).startswith(normalise(lab.reply_text)), name

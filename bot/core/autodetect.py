@@ -67,6 +67,7 @@ class _AutoFile(BaseModel):
     reply_prefixes: str = r"^\s*(re\s*:\s*)*"
     body_phrases: list[str] = []
     body_triggers: list[str] = []
+    human_markers: list[str] = []
     challenge_senders: str = r"(?!)"
     challenge_phrases: list[str] = []
     bounce_senders: str = r"^(mailer-daemon|postmaster)(@|$)"
@@ -112,6 +113,7 @@ class AutoPatterns:
     status_hints: tuple[tuple[re.Pattern[str], str], ...]
     recipient_patterns: tuple[re.Pattern[str], ...]
     original_marker: re.Pattern[str]
+    human_marker: re.Pattern[str] | None = None
 
     @classmethod
     def from_doc(cls, doc: YamlDoc) -> AutoPatterns:
@@ -148,6 +150,11 @@ class AutoPatterns:
             ),
             original_marker=alternation(
                 doc, "original_markers", spec.original_markers, re.MULTILINE
+            ),
+            human_marker=(
+                alternation(doc, "human_markers", spec.human_markers, re.MULTILINE)
+                if spec.human_markers
+                else None
             ),
         )
 
@@ -280,9 +287,18 @@ def _failed_address(
                 return addr
     for match in ADDRESS.finditer(text):
         addr = clean_address(match.group(0))
-        if addr and addr not in ours and not p.bounce_sender.search(addr):
-            return addr
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if (
+            addr
+            and addr not in ours
+            and not p.bounce_sender.search(addr)
+            and not _MESSAGE_ID_FIELD.search(text, line_start, match.start())
+        ):
+            return addr  # an address in "Message-id: <x@host>" names a message, not a recipient
     return _original_to(msg, ours, p)
+
+
+_MESSAGE_ID_FIELD = re.compile(r"(message-id|in-reply-to|references)\s*:", re.IGNORECASE)
 
 
 def _original_to(msg: ParsedMessage, ours: set[str], p: AutoPatterns) -> str | None:
@@ -338,6 +354,8 @@ def _by_content(msg: ParsedMessage, p: AutoPatterns) -> KindResult | None:
         return KindResult(Kind.AUTO_REPLY, "challenge-response request")
     if _QUOTED_LINE.search(msg.text[: p.max_chars]):
         return None  # a person answering with the history quoted ("I'm on leave from tomorrow")
+    if p.human_marker is not None and p.human_marker.search(msg.text[: p.max_chars]):
+        return None  # "Sent from my iPhone": a person typed it, no responder does
     phrase = p.body_phrase.search(head)
     if phrase:
         return KindResult(Kind.AUTO_REPLY, f"body says {phrase.group(0)[:60]!r}")

@@ -24,6 +24,9 @@ from bot.core.yamldoc import YamlDoc, validated
 
 Purpose = Literal["payment", "return"]
 MAX_AHEAD = timedelta(days=400)  # a promise further out than this is not a date we act on
+# Dates are looked for in this many characters of the new text: a promise sits near the top,
+# and the pairwise work below (overlaps, sentence cues) must stay bounded for hostile mail.
+MAX_DATE_TEXT = 10_000
 SENTENCE_RE = re.compile(r"[.!?;。！？；\n]")
 ANY = "any"  # phrases for every language (numeric dates)
 PLACEHOLDERS = ("{weekday}", "{month}", "{day}", "{year}", "{n}")
@@ -65,6 +68,8 @@ class DatesSpec(_Model):
     phrases: dict[str, list[PhraseSpec]] = {}
     pay_cues: Regex = "pay"
     return_cues: Regex = "back|return"
+    # "from tomorrow", "à partir du 5": where an absence starts, not where it ends
+    start_cues: Regex | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,7 @@ class DatePatterns:
     numbers: Mapping[str, Mapping[str, int]]
     pay_cue: re.Pattern[str]
     return_cue: re.Pattern[str]
+    start_cue: re.Pattern[str] | None = None
 
     @classmethod
     def from_doc(cls, doc: YamlDoc) -> DatePatterns:
@@ -119,6 +125,7 @@ def _compile(spec: DatesSpec, doc: YamlDoc) -> DatePatterns:
         numbers={k: {w.lower(): n for w, n in v.items()} for k, v in spec.numbers.items()},
         pay_cue=re.compile(lowered(spec.pay_cues)),
         return_cue=re.compile(lowered(spec.return_cues)),
+        start_cue=re.compile(f"(?:{lowered(spec.start_cues)})\\W*$") if spec.start_cues else None,
     )
 
 
@@ -154,6 +161,7 @@ class FoundDate:
     end: int
     specific: bool  # a day and month were written out, not a weekday or "next week"
     counted: bool = False  # "in 3 days", "within 2 weeks": a span, not a calendar date
+    vague: bool = False  # "next week", "this week", "early next month": no day is stated
 
 
 def find_dates(
@@ -163,7 +171,7 @@ def find_dates(
 
     Where phrases overlap the longest wins; a weekday next to a written-out date defers to it.
     """
-    text = text.lower()  # patterns are lower case too (see intent.lowered)
+    text = arabic_numerals(text[:MAX_DATE_TEXT].lower())  # patterns are lower case too
     found: list[FoundDate] = []
     for lang in _languages(patterns, languages):
         for phrase in patterns.phrases.get(lang, ()):
@@ -172,7 +180,14 @@ def find_dates(
                 if value is not None:
                     counted = phrase.spec.unit is not None
                     found.append(
-                        FoundDate(value, match.start(), match.end(), _specific(match), counted)
+                        FoundDate(
+                            value,
+                            match.start(),
+                            match.end(),
+                            _specific(match),
+                            counted,
+                            _vague(match, phrase.spec),
+                        )
                     )
     kept = _without_overlaps(found)
     return sorted(_without_shadowed_weekdays(kept), key=lambda f: f.start)
@@ -187,6 +202,35 @@ def _languages(patterns: DatePatterns, languages: Sequence[str]) -> list[str]:
 
 def _specific(match: re.Match[str]) -> bool:
     return "d" in match.re.groupindex and match.group("d") is not None
+
+
+def _vague(match: re.Match[str], spec: PhraseSpec) -> bool:
+    """A week or the start of a month with no day in it: "next week", "early next month"."""
+    groups = match.groupdict()
+    if groups.get("d") or any(v for k, v in groups.items() if k.startswith("wd")):
+        return False
+    return spec.anchor in ("week_end", "month_start") or (spec.weeks != 0 and spec.unit is None)
+
+
+CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
+             "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
+CN_NUMBER_RE = re.compile(r"[零〇一二两兩三四五六七八九十]{1,3}(?=\s*[月日号號])")
+
+
+def arabic_numerals(text: str) -> str:
+    """Chinese numerals before 月/日/号 as digits ("七月一日" -> "7月1日"); all else as it was."""
+    if not CN_NUMBER_RE.search(text):
+        return text
+    return CN_NUMBER_RE.sub(_cn_number, text)
+
+
+def _cn_number(match: re.Match[str]) -> str:
+    word = match.group(0)
+    tens, _, ones = word.rpartition("十")
+    if "十" not in word:
+        return "".join(str(CN_DIGITS[ch]) for ch in word) if len(word) == 1 else word
+    value = (CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (CN_DIGITS.get(ones, 0) if ones else 0)
+    return str(value) if len(tens) <= 1 and len(ones) <= 1 else word
 
 
 def _without_overlaps(found: list[FoundDate]) -> list[FoundDate]:
@@ -222,7 +266,7 @@ def pick_date(
     about paying (or returning) beats one that does not; with `require_cue` only such a
     date counts. `found`: the result of find_dates for this text, when the caller has it.
     """
-    text = text.lower()
+    text = arabic_numerals(text[:MAX_DATE_TEXT].lower())
     if found is None:
         found = find_dates(text, base, patterns, languages)
     found = [f for f in found if f.value <= base + MAX_AHEAD]
@@ -234,12 +278,25 @@ def pick_date(
     future = [f for f in found if f.value >= base]
     if purpose == "return":  # "away until the 8th, back on the 11th": the last date stated
         dated = [f for f in found if not f.counted]  # "we reply within 2 days" is no return
+        dated = [f for f in dated if not _absence_start(text, f, patterns)]
         pool = [f for f in dated if f.value >= base] or dated
         return max(f.value for f in pool) if pool else None
     if not future:
         return None
     cued = [f for f in future if _cued(text, f, cue)]
     return (cued or future)[0].value
+
+
+def _absence_start(text: str, found: FoundDate, patterns: DatePatterns) -> bool:
+    """ "away from tomorrow": a date behind a start cue, with no return word right after it.
+
+    "ab dem 02.06. wieder im Büro" is still a return: "wieder" follows within a few words.
+    """
+    if patterns.start_cue is None or not patterns.start_cue.search(
+        text[max(0, found.start - 20) : found.start]
+    ):
+        return False
+    return patterns.return_cue.search(text[found.end : found.end + 30]) is None
 
 
 def _cued(text: str, found: FoundDate, cue: re.Pattern[str]) -> bool:

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -160,6 +160,12 @@ class IntentResult:
     scores: tuple[tuple[str, float], ...]  # every intent that scored, best first
 
 
+class SecondOpinion(Protocol):
+    """Asked when no pattern decides (bot.core.intent_model.IntentModel)."""
+
+    def second_opinion(self, text: str, result: IntentResult) -> IntentResult: ...
+
+
 @dataclass(frozen=True, slots=True)
 class IntentPatterns:
     """The compiled intents.yaml: build with `IntentPatterns.from_doc(doc)`."""
@@ -175,6 +181,7 @@ class IntentPatterns:
     window_before: int
     window_after: int
     slip: SlipRules
+    fallback: SecondOpinion | None = None  # rules/intent_model.yaml: when no pattern decides
 
     @classmethod
     def from_doc(cls, doc: YamlDoc) -> IntentPatterns:
@@ -287,7 +294,10 @@ def score_intents(
     slip = _slip_bonus(clean, attachments, patterns.slip)
     if slip:
         scores[Intent.PAID] = scores.get(Intent.PAID, 0.0) + slip
-    return _decide(scores, patterns)
+    result = _decide(scores, patterns)
+    if result.intent != Intent.OTHER or patterns.fallback is None:
+        return result
+    return patterns.fallback.second_opinion(clean, result)
 
 
 def _contrast_at(text: str, patterns: IntentPatterns) -> int:
@@ -366,3 +376,6 @@ def _slip_bonus(text: str, attachments: Sequence[Attachment], slip: SlipRules) -
 
 def _slip_type(attachment: Attachment) -> bool:
     return attachment.content_type.lower().startswith(SLIP_TYPES)
+
+
+# -- the statistical second opinion -----------------------------------------------------------

@@ -42,10 +42,13 @@ SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 CYRILLIC_WORD_RE = re.compile(r"[\u0400-\u04ff]+")
 PORTUGUESE_RE = re.compile(
-    r"[ãõç]|\b(?:não|você|vocês|obrigad[oa]|do|da|dos|das|um|uma|é|já|em|na|oi|olá|também)\b"
+    r"[ãõç]|\b(?:não|você|vocês|obrigad[oa]|do|da|dos|das|um|uma|é|já|em|na|oi|olá|também|bom|boa"
+    r"|recebid[oa]s?|ótimo|valeu|abraços?|pagamento|segue|muito|precisamos|todo o|toda a|todos os|todas as"
+    r"|ontem|hoje|amanhã|aí)\b"
 )
 SPANISH_RE = re.compile(
-    r"[ñ¿¡]|\b(?:el|los|las|y|del|una|es|ya|pero|hola|gracias|también|usted|muy)\b"
+    r"[ñ¿¡]|\b(?:el|los|las|y|del|una|es|ya|pero|hola|gracias|también|usted|muy|buen[oa]s?"
+    r"|recibid[oa]s?|pago|saludos|adjunto)\b"
 )
 LETTER_RE = re.compile(r"[^\W\d_]")
 NOISE_RE = re.compile(r"https?://\S+|\S+@\S+|[\w.-]+\.(?:com|net|org|cn)\b")

@@ -11,13 +11,15 @@ date -> order number (subject first, then the new text).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from bot.core.autodetect import AutoPatterns, KindResult, detect_kind
-from bot.core.dates import DatePatterns, find_dates, pick_date
+from bot.core.dates import DatePatterns, FoundDate, Purpose, find_dates, pick_date
 from bot.core.intent import IntentPatterns, IntentResult, score_intents
+from bot.core.intent_model import IntentModel
 from bot.core.language import detect_language
 from bot.core.model import Intent, Kind, ParsedMessage, Understanding
 from bot.core.ordernumbers import OrderPatterns, find_order_numbers
@@ -26,6 +28,8 @@ from bot.core.yamldoc import YamlDoc
 from bot.errors import RuleError
 
 RULE_FILES = ("intents", "quotes", "autoreply", "orders")
+MODEL_FILE = "intent_model"  # optional
+SENTENCE_END_RE = re.compile(r"[.!?;。！？；\n]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +55,17 @@ class UnderstandingRules:
             quotes=QuotePatterns.from_doc(docs["quotes"]),
             auto=AutoPatterns.from_doc(docs["autoreply"]),
             orders=OrderPatterns.from_doc(docs["orders"]),
-            intents=IntentPatterns.from_doc(docs["intents"]),
+            intents=_intents(docs),
             dates=DatePatterns.from_doc(docs["intents"]),
         )
+
+
+def _intents(docs: Mapping[str, YamlDoc]) -> IntentPatterns:
+    """intents.yaml, with the statistical second opinion of intent_model.yaml when present."""
+    patterns = IntentPatterns.from_doc(docs["intents"])
+    if MODEL_FILE not in docs:
+        return patterns
+    return replace(patterns, fallback=IntentModel.from_doc(docs[MODEL_FILE]))
 
 
 def classify(
@@ -116,18 +128,49 @@ def _human(
         return score_intents(text, rules.intents, msg.attachments), None
     found = find_dates(text, day, rules.dates, languages)
     cued = pick_date(text, day, rules.dates, languages, "payment", require_cue=True, found=found)
-    result = score_intents(text, rules.intents, msg.attachments, dated=cued is not None)
+    dated = cued is not None and not _asked(text, found, cued)
+    result = score_intents(text, rules.intents, msg.attachments, dated=dated)
     if result.intent == Intent.PROMISE:
-        return result, pick_date(text, day, rules.dates, languages, "payment", found=found)
+        return result, _picked(text, day, languages, rules, "payment", found)
     if result.intent == Intent.ABSENT:
-        return result, pick_date(text, day, rules.dates, languages, "return", found=found)
+        return result, _picked(text, day, languages, rules, "return", found)
+    if cued is not None and any(f.specific and f.value == cued for f in found):
+        return result, cued  # "our client pays on the 20th, you get yours the same day"
     return result, None
+
+
+def _asked(text: str, found: list[FoundDate], cued: date) -> bool:
+    """ "Can we pay the rest on the 20th?": a date in a question is a proposal, not a promise."""
+    for f in found:
+        if f.value == cued:
+            stop = SENTENCE_END_RE.search(text, f.end)
+            return stop is not None and stop.group(0) in "?？"
+    return False
+
+
+def _picked(
+    text: str,
+    day: date,
+    languages: list[str],
+    rules: UnderstandingRules,
+    purpose: Purpose,
+    found: list[FoundDate],
+) -> date | None:
+    """The date of `purpose` among the stated dates: "next week" makes a promise, names no day."""
+    stated = [f for f in found if not f.vague]
+    if found and not stated:
+        return None
+    return pick_date(text, day, rules.dates, languages, purpose, found=stated or None)
 
 
 def _return_date(
     text: str, day: date | None, languages: list[str], rules: UnderstandingRules
 ) -> date | None:
-    return None if day is None else pick_date(text, day, rules.dates, languages, "return")
+    if day is None:
+        return None
+    return _picked(
+        text, day, languages, rules, "return", find_dates(text, day, rules.dates, languages)
+    )
 
 
 def first_order_number(subject: str, text: str, patterns: OrderPatterns) -> str | None:

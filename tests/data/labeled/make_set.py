@@ -45,7 +45,8 @@ SUPPLIERS: dict[str, tuple[str, str, str]] = {  # reminder language -> (name, ad
 ASCII_SUPPLIER = {"es": "Lucia Ortega", "fr": "Lucia Ortega", "pt": "Lucia Ortega"}
 
 ZONES = {"en": "+0000", "zh": "+0800", "de": "+0100", "es": "+0100", "fr": "+0100", "it": "+0100",
-         "pt": "-0300", "ru": "+0300", "ja": "+0900", "ar": "+0300", "tr": "+0300"}
+         "pt": "-0300", "ru": "+0300", "ja": "+0900", "ar": "+0300", "tr": "+0300",
+         "ko": "+0900", "nl": "+0100", "pl": "+0100", "vi": "+0700", "id": "+0700"}
 
 REMINDER_SUBJECT = {
     "en": "Payment reminder: {order} balance due",
@@ -88,7 +89,8 @@ WHAT = {"en": ("balance", "deposit"), "zh": ("尾款", "定金"), "de": ("Restza
         "es": ("saldo", "anticipo"), "fr": ("solde", "acompte"), "it": ("saldo", "acconto"),
         "pt": ("saldo", "sinal")}
 RE_PREFIX = {"en": "Re: ", "zh": "回复：", "de": "AW: ", "es": "RE: ", "fr": "RE : ", "it": "R: ",
-             "pt": "Re: ", "ru": "RE: ", "ja": "Re: ", "ar": "رد: ", "tr": "YNT: "}
+             "pt": "Re: ", "ru": "RE: ", "ja": "Re: ", "ar": "رد: ", "tr": "YNT: ",
+             "ko": "RE: ", "nl": "Re: ", "pl": "Odp: ", "vi": "Re: ", "id": "Balas: "}
 FOOTERS = {
     "iphone": "Sent from my iPhone", "iphone_zh": "发自我的iPhone", "iphone_de": "Von meinem iPhone gesendet",
     "ipad": "Sent from my iPad", "android": "Sent from my Samsung Galaxy smartphone.",
@@ -98,6 +100,10 @@ FOOTERS = {
     "iphone_ru": "Отправлено с iPhone", "iphone_ja": "iPhoneから送信", "iphone_tr": "iPhone'umdan gönderildi",
     "mailmaster": "来自网易邮箱大师", "wecom": "发自企业微信",
     "yahoo": "Sent from Yahoo Mail on Android",
+    "outlook_ios": "Get Outlook for iOS", "blackberry": "Sent from my BlackBerry 10 smartphone.",
+    "samsung_de": "Von meinem Samsung Galaxy Smartphone gesendet.", "huawei_es": "Enviado desde mi Huawei",
+    "xiaomi": "发自我的小米手机", "win_mail": "Sent from Mail for Windows",
+    "iphone_nl": "Verstuurd vanaf mijn iPhone", "iphone_ko": "iPhone에서 보냄", "iphone_pl": "Wysłane z iPhone'a",
 }
 DISCLAIMERS = {
     "en": "CONFIDENTIALITY NOTICE: This e-mail and any attachments are confidential and intended solely "
@@ -115,6 +121,10 @@ DISCLAIMERS = {
     "it": "Questo messaggio e i suoi allegati sono indirizzati esclusivamente alle persone indicate. "
           "La diffusione, copia o qualsiasi altra azione derivante dalla conoscenza di queste "
           "informazioni sono rigorosamente vietate.",
+    "pt": "AVISO DE CONFIDENCIALIDADE: Esta mensagem e seus anexos podem conter informações "
+          "confidenciais. Se você não for o destinatário, por favor apague-a e avise o remetente.",
+    "en_env": "Please consider the environment before printing this e-mail.\n\n"
+              "This email has been scanned for viruses and malware by Mimecast Ltd.",
     "zh": "本邮件及其附件含有保密信息，仅限于发送给上面地址中列出的个人或群组。禁止任何其他人以任何形式使用"
           "本邮件中的信息。如果您错收了本邮件，请您立即电话或邮件通知发件人并删除本邮件！",
 }
@@ -169,6 +179,17 @@ TR_MON = ["Oca", "Şub", "Mar", "Nis", "May", "Haz", "Tem", "Ağu", "Eyl", "Eki"
 TR_DAYS = ["Pzt", "Sal", "Çar", "Per", "Cum", "Cmt", "Paz"]
 AR_MON = ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر",
           "نوفمبر", "ديسمبر"]
+RU_DAYS_LONG = ["Понедельник", "Вторник", "Среда", "Четверг", "Пятница", "Суббота", "Воскресенье"]
+RU_MON_GEN = ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
+              "ноября", "декабря"]
+KO_DAYS = ["월", "화", "수", "목", "금", "토", "일"]
+NL_DAYS = ["ma", "di", "wo", "do", "vr", "za", "zo"]
+NL_MON = ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
+PL_DAYS = ["pon.", "wt.", "śr.", "czw.", "pt.", "sob.", "niedz."]
+PL_DAYS_LONG = ["poniedziałek", "wtorek", "środa", "czwartek", "piątek", "sobota", "niedziela"]
+PL_MON = ["sty", "lut", "mar", "kwi", "maj", "cze", "lip", "sie", "wrz", "paź", "lis", "gru"]
+VI_DAYS = ["Th 2", "Th 3", "Th 4", "Th 5", "Th 6", "Th 7", "CN"]
+ID_DAYS = ["Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"]
 AR_DAYS = ["الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"]
 
 
@@ -250,6 +271,30 @@ def quote_block(style: str, c: Ctx) -> tuple[str, bool]:
         "netease_hant": (f"在 {d:%Y-%m-%d %H:%M:%S}，\"{n}\" <{a}> 寫道：", True),
         "outlook_zh_hant": (line + _outlook(("寄件者", "寄件日期", "收件者", "主旨"),
                             f"{d.year}年{d.month}月{d.day}日 {d:%H:%M}", c), False),
+        "gmail_en_24": (f"On {EN_DAYS[wd]}, {d.day} {EN_MON[mo]} {d.year} at {d:%H:%M}, {n} <{a}> wrote:", True),
+        "gmail_en_wrapped": (f"On {EN_DAYS[wd]}, {EN_MON[mo]} {d.day}, {d.year} at {_h12(d)} {n} <\n{a}> wrote:", True),
+        "yahoo_en": ((f"On {EN_DAYS_LONG[wd]}, {EN_MON_LONG[mo]} {d.day}, {d.year}, {d:%I:%M:%S} "
+                      f"{'AM' if d.hour < 12 else 'PM'} GMT+8, {n} <{a}> wrote:"), True),
+        "outlook_mac_en": (_outlook(("From", "Date", "To", "Subject"),
+                           f"{EN_DAYS_LONG[wd]}, {d.day} {EN_MON_LONG[mo]} {d.year} at {d:%H:%M}", c), False),
+        "outlook_es_mx": (line + _outlook(("De", "Enviado", "Para", "Asunto"),
+                          f"{ES_DAYS[wd]}, {d.day} de {ES_MON[mo]} de {d.year} {d:%H:%M}", c), False),
+        "gmail_de_mobile": (f"{n} <{a}> schrieb am {DE_DAYS[wd][:2]}., {d.day}. {DE_MON[mo]} {d.year}, {d:%H:%M}:", True),
+        "gmail_es_mobile": (f"El {ES_DAYS[wd][:3]}, {d.day} {ES_MON[mo][:3]} {d.year}, {d.hour}:{d:%M}, {n} <{a}> escribió:", True),
+        "gmail_zh_hant": ((f"{n} <{a}> 於 {d.year}年{d.month}月{d.day}日 週{ZH_DAYS[wd]} "
+                           f"{'上午' if d.hour < 12 else '下午'}{(d.hour % 12) or 12}:{d:%M}寫道："), True),
+        "gmail_ko": ((f"{d.year}년 {d.month}월 {d.day}일 ({KO_DAYS[wd]}) {'오전' if d.hour < 12 else '오후'} "
+                      f"{(d.hour % 12) or 12}:{d:%M}, {n} <{a}>님이 작성:"), True),
+        "gmail_nl": (f"Op {NL_DAYS[wd]} {d.day} {NL_MON[mo]} {d.year} om {d:%H:%M} schreef {n} <{a}>:", True),
+        "gmail_pl": (f"{PL_DAYS[wd]}, {d.day} {PL_MON[mo]} {d.year} o {d:%H:%M} {n} <{a}> napisał(a):", True),
+        "gmail_vi": (f"Vào {VI_DAYS[wd]}, {d.day} thg {d.month}, {d.year} vào lúc {d:%H:%M} {n} <{a}> đã viết:", True),
+        "gmail_id": (f"Pada tanggal {ID_DAYS[wd]}, {d.day} {EN_MON[mo]} {d.year} pukul {d:%H.%M} {n} <{a}> menulis:", True),
+        "outlook_nl": (line + _outlook(("Van", "Verzonden", "Aan", "Onderwerp"),
+                       f"{NL_DAYS[wd]} {d.day} {NL_MON[mo]} {d.year} {d:%H:%M}", c), False),
+        "outlook_pl": (line + _outlook(("Od", "Wysłano", "Do", "Temat"),
+                       f"{PL_DAYS_LONG[wd]}, {d.day} {PL_MON[mo]} {d.year} {d:%H:%M}", c), False),
+        "mailru": (f"{RU_DAYS_LONG[wd]}, {d.day} {RU_MON_GEN[mo]} {d.year}, {d:%H:%M} +08:00 от {n} <{a}>:", True),
+        "gt_only": ("", True),
         "none": ("", False),
     }
     if style not in table:
@@ -259,6 +304,8 @@ def quote_block(style: str, c: Ctx) -> tuple[str, bool]:
 
 def plain_quote(style: str, c: Ctx) -> str:
     head, prefixed = quote_block(style, c)
+    if style == "gt_only":  # quoted lines with no attribution line at all
+        return "\n".join(("> " + ln) if ln else ">" for ln in c.rbody.split("\n"))
     if not head:
         return ""
     if prefixed:
