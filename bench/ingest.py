@@ -13,7 +13,8 @@ name an order number), imports matching orders, then in one run measures:
       of its own, timed inside it; the peak memory of that process and its parse/classify
       workers together (RSS sum, an upper bound, and PSS), sampled from /proc. --serial keeps
       it in one process (no worker pool). With --cli, the whole `dunbot sync --once` (ingest,
-      then the planning tick) is timed as well.
+      then the planning tick) is timed as well, run as the installed `dunbot` console script
+      when there is one (as users run it: the workers must not import the whole CLI again).
 
 Prints messages/s for both, their ratio, and the peak memory. Targets: ingest >= 50% of raw,
 peak RSS < 300 MB whatever N. --profile also runs the pass in-process under cProfile and
@@ -29,6 +30,7 @@ import itertools
 import os
 import pstats
 import random
+import resource
 import shlex
 import shutil
 import subprocess
@@ -339,12 +341,20 @@ def ingest_only(config: Path, *, serial: bool = False) -> None:
     cfg = load_config(config)
     knowledge = load_knowledge(cfg)
     with SqlStore.open(cfg.database) as store:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), _cpu_seconds()
         [outcome] = sync_all(cfg, store, knowledge, now=datetime.now(UTC))
         took = time.perf_counter() - began
+        main_cpu, workers_cpu = (after - before for after, before in zip(_cpu_seconds(), cpu, strict=True))
     if outcome.report is None:
         raise SystemExit(f"ingest failed: {outcome.error}")
     print(f"{took:.3f} {outcome.report.summary()}")
+    print(f"cpu {main_cpu:.3f} {workers_cpu:.3f}")
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """(user + system CPU seconds of this process, of its ended children: the pool's workers)."""
+    own, ended = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, ended.ru_utime + ended.ru_stime
 
 
 def profile_pass(config: Path, env: dict[str, str]) -> None:
@@ -398,22 +408,31 @@ def main() -> None:
         print(f"fill: {args.n} messages, {size / 1e6:.0f} MB by MULTIAPPEND in {took:.1f}s "
               f"({args.n / took:.0f} msg/s, {args.connections} connections)")
         config, env = write_setup(stack, work)
+        cpu_before = _cpu_seconds()[0]
         raw_s, raw_n, raw_bytes = raw_fetch(stack, args.batch)
+        raw_cpu = _cpu_seconds()[0] - cpu_before
         print(f"raw FETCH: {raw_n} messages, {raw_bytes / 1e6:.0f} MB in {raw_s:.1f}s = {raw_n / raw_s:.0f} msg/s")
         ingest_env = {**env, "DUNBOT_DATABASE": fresh_db(config, "ingest.db")}
         cmd = [sys.executable, __file__, "--ingest-only", str(config), *(["--serial"] if args.serial else [])]
         _, rss_kb, pss_kb, out = child(cmd, ingest_env)
-        ing_s, summary = float(out.split()[0]), out.split(" ", 1)[1].strip()
+        first, cpu_line = out.strip().splitlines()[-2:]
+        ing_s, summary = float(first.split()[0]), first.split(" ", 1)[1].strip()
+        main_cpu, workers_cpu = (float(x) for x in cpu_line.split()[1:])
         print(f"ingest (sync_all, no planning): {summary}")
         print(f"ingest: {raw_n} messages in {ing_s:.1f}s = {raw_n / ing_s:.0f} msg/s, "
               f"peak memory of the process and its workers together: RSS {rss_kb / 1024:.0f} MB, "
               f"PSS {pss_kb / 1024:.0f} MB")
+        print(f"ingest CPU per message: {1000 * main_cpu / raw_n:.2f} ms in the main process (fetch, "
+              f"threading, store), {1000 * workers_cpu / raw_n:.2f} ms in the workers (parse, classify); "
+              f"raw FETCH used {1000 * raw_cpu / raw_n:.2f} ms")
         ratio = (raw_n / ing_s) / (raw_n / raw_s)
         print(f"ratio ingest/raw: {100 * ratio:.1f}% (target >= 50%); peak memory target < 300 MB: "
               f"{'ok' if rss_kb < 300 * 1024 else 'OVER'}")
         if args.cli:
             cli_env = {**env, "DUNBOT_DATABASE": fresh_db(config, "cli.db")}
-            cli_s, cli_kb, _, out = dunbot(config, cli_env, "sync", "--once", "--no-progress")
+            script = Path(sys.executable).parent / "dunbot"
+            cmd = [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+            cli_s, cli_kb, _, out = child([*cmd, "--config", str(config), "sync", "--once", "--no-progress"], cli_env)
             print(f"dunbot sync --once (ingest + plan, process start included): {cli_s:.1f}s = "
                   f"{raw_n / cli_s:.0f} msg/s, peak RSS {cli_kb / 1024:.0f} MB; it said: {' | '.join(out.splitlines())}")
         if args.profile:

@@ -73,7 +73,7 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     for name in _charset_candidates(declared):
         try:
             return data.decode(name)
-        except (UnicodeDecodeError, LookupError):
+        except (ValueError, LookupError):  # UnicodeError: idna, "undefined" and the like
             continue
     return _guess(data)
 
@@ -89,7 +89,7 @@ def _declared_7bit(data: bytes, declared: str) -> str | None:
     for codec in (CHARSET_SUPERSETS.get(name, name), name):
         try:
             return data.decode(codec)
-        except (UnicodeDecodeError, LookupError):
+        except (ValueError, LookupError):  # UnicodeError: idna, "undefined" and the like
             continue
     if name.startswith("iso-2022-jp") and data.isascii():  # 8-bit data is not ISO-2022 at all
         return _iso2022jp_as_cp932(data)
@@ -163,7 +163,7 @@ def _guess(data: bytes) -> str:
             text = data.decode(name)
         except UnicodeDecodeError:
             continue
-        scored.append((_plausibility(text), -rank, text))
+        scored.append((_plausibility(text[:GUESS_LIMIT]), -rank, text))  # a sample ranks
     if scored:
         return max(scored)[2]
     return data.decode("utf-8", errors="replace")
@@ -230,6 +230,8 @@ def _common_east_asian(ch: str) -> bool:
 def decode_encoded_words(text: str) -> str:
     """RFC 2047 words; adjacent ones with the same charset are joined before decoding so a
     character split across two words survives. Words that cannot be decoded stay as they are."""
+    if "=?" not in text:  # no encoded word can start
+        return text
     out: list[str] = []
     pending: tuple[str, bytes] | None = None
     pos = 0

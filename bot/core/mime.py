@@ -50,8 +50,12 @@ MSGID_RE = re.compile(r"<([^<>\s]+)>")
 # RFC 5322 4.5 obs-optional: old mailers put spaces between a field name and its colon.
 OBS_FIELD_RE = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
 BOUNDARY_LINE_RE = re.compile(r"^--([^\s]{1,200}?)(?:--)?[ \t]*\r?$", re.MULTILINE)
+ESCAPED_BYTE_RE = re.compile("[\udc80-\udcff]")  # a raw 8-bit byte, as the parser leaves it
+FOLDING_RE = re.compile(r"\r?\n(?=[ \t])")
 MAX_DEPTH = 60  # MIME nesting deeper than this is an attack, not a message
 MAX_TEXT_CHARS = 200_000  # longer bodies are cut: nothing a customer writes is that long
+MAX_HTML_CHARS = 250_000  # html2text's time grows with length x nesting (5 MB took minutes)
+GUESS_BUDGET = 1_000_000  # bytes of text parts per message decoded with charset guessing
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -59,12 +63,44 @@ def parse_message(raw: bytes) -> ParsedMessage:
     if not raw or not raw.strip():
         raise MessageParseError("empty message")
     try:
-        msg = email.message_from_bytes(_obs_fields(raw), policy=email.policy.compat32)
+        msg = _message_from_bytes(_obs_fields(raw))
         return _build(msg, raw)
     except MessageParseError:
         raise
+    except RecursionError as exc:  # the stdlib parser recurses once per nested part
+        raise MessageParseError(
+            "MIME parts nested too deep to read (an attack, not a message)"
+        ) from exc
     except Exception as exc:  # the parser should not raise, but hostile input finds ways
         raise MessageParseError(f"MIME parser failed: {exc!r}") from exc
+
+
+def _message_from_bytes(raw: bytes) -> Message:
+    """email.message_from_bytes (compat32), faster for a single-part message: only the header
+    block goes through the line-by-line parser, the body is set as the payload in one piece,
+    which is what the parser makes of it. Anything else is parsed in full: a multipart or
+    message/* type, a header block the parser found defects in, or one whose end is unclear."""
+    cut = _header_end(raw)
+    if cut is not None:
+        msg = email.message_from_bytes(raw[:cut], policy=email.policy.compat32)
+        if not msg.defects and msg.get_content_maintype() not in ("multipart", "message"):
+            msg.set_payload(raw[cut:].decode("ascii", "surrogateescape"))
+            return msg
+    return email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+def _header_end(raw: bytes) -> int | None:
+    """Where the body starts: after the first empty line (CRLF CRLF or LF LF), when the header
+    block has no other line ending (a lone CR ends a line for the parser too)."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    if not ends or raw.startswith((b"\r", b"\n")):  # no header block at all
+        return None
+    at = min(ends)
+    if at == 0 or raw[at - 1 : at] == b"\n":  # the empty line is the first, or an LF's line
+        return None
+    cut = at + (4 if raw.startswith(b"\r\n\r\n", at) else 2)
+    head = raw[:cut]
+    return cut if head.count(b"\r") == head.count(b"\r\n") else None
 
 
 def _obs_fields(raw: bytes) -> bytes:
@@ -122,9 +158,10 @@ def _charset_hint(msg: Message) -> str | None:
 def decode_header(value: object, hint: str | None = None) -> str:
     """A header's text: raw 8-bit bytes and RFC 2047 encoded words decoded, folding removed."""
     text = str(value)
-    if any("\udc80" <= ch <= "\udcff" for ch in text):  # raw 8-bit bytes, surrogate-escaped
+    if not text.isascii() and ESCAPED_BYTE_RE.search(text):  # raw 8-bit bytes, surrogate-escaped
         text = decode_bytes(text.encode("utf-8", "surrogateescape"), hint)
-    text = re.sub(r"\r?\n(?=[ \t])", "", text)
+    if "\n" in text:
+        text = FOLDING_RE.sub("", text)
     return decode_encoded_words(text)
 
 
@@ -143,7 +180,7 @@ def _addresses(value: str | None, hint: str | None) -> tuple[Address, ...]:
     if not value:
         return ()
     raw = value
-    if any("\udc80" <= ch <= "\udcff" for ch in raw):
+    if not raw.isascii() and ESCAPED_BYTE_RE.search(raw):
         raw = decode_bytes(raw.encode("utf-8", "surrogateescape"), hint)
     try:
         pairs = email.utils.getaddresses([re.sub(r"\r?\n", "", raw)])
@@ -209,6 +246,7 @@ class _Body(NamedTuple):
 def _walk(msg: Message) -> _Body:
     """Text parts (type, text) and attachments, in document order."""
     body = _Body([], [], [])
+    budget = GUESS_BUDGET
     for part, nested in _leaves(msg, depth=0, nested=False):
         ctype = part.get_content_type()
         filename = _filename(part)
@@ -217,7 +255,10 @@ def _walk(msg: Message) -> _Body:
         if disposition == "attachment" or filename or ctype not in TEXT_TYPES:
             body.attachments.append(Attachment(filename or "", ctype, len(payload)))
             continue
-        text = (ctype, decode_bytes(payload, _safe(part.get_content_charset)))
+        budget -= len(payload)  # past the budget: UTF-8, no guessing
+        declared = _safe(part.get_content_charset)
+        data = decode_bytes(payload, declared) if budget >= 0 else payload.decode(errors="replace")
+        text = (ctype, data)
         body.parts.append(text)
         if not nested:
             body.outer.append(text)
@@ -229,7 +270,7 @@ def _leaves(part: Message, depth: int, nested: bool) -> Iterator[tuple[Message, 
     A machine report (DSN, MDN, ARF) comes back whole, as text; a multipart whose boundary
     never appears is re-read with the boundary it does use."""
     ctype = part.get_content_type()
-    payload = part.get_payload()
+    payload = _raw_payload(part)
     if depth > MAX_DEPTH:
         return
     if ctype in REPORT_TYPES and isinstance(payload, list):
@@ -250,7 +291,7 @@ def _header_block(block: object) -> str:
     if not isinstance(block, Message):
         return ""
     fields = "\n".join(f"{key}: {value}" for key, value in block.raw_items())
-    rest = block.get_payload()
+    rest = _raw_payload(block)
     return f"{fields}\n\n{rest}" if isinstance(rest, str) and rest.strip() else fields
 
 
@@ -262,7 +303,7 @@ def _text_part(ctype: str, text: str) -> Message:
 
 
 def _repaired(part: Message, depth: int) -> Iterator[tuple[Message, bool]]:
-    body = part.get_payload()
+    body = _raw_payload(part)
     text = body if isinstance(body, str) else ""
     found = BOUNDARY_LINE_RE.search(text)
     if found:
@@ -278,7 +319,7 @@ def _attached_ids(msg: Message, body: _Body) -> tuple[str, ...]:
     """Message-IDs of attached messages and returned headers: a bounce names our original."""
     found: list[str | None] = []
     for part in msg.walk():
-        payload = part.get_payload()
+        payload = _raw_payload(part)
         if part.get_content_type() in ATTACHED_TYPES and isinstance(payload, list) and payload:
             inner = payload[0]
             found.append(
@@ -302,7 +343,7 @@ def _payload(part: Message) -> bytes:
         data = None
     if isinstance(data, bytes):
         return data
-    raw = part.get_payload()
+    raw = _raw_payload(part)
     return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
 
 
@@ -314,7 +355,7 @@ def _best_text(body: _Body) -> str:
             for ctype, text in parts:
                 if text.strip() and ctype == (wanted or ctype):
                     clean = text.replace("\r\n", "\n").strip()
-                    return html_to_text(clean) if ctype == "text/html" else clean
+                    return html_to_text(clean[:MAX_HTML_CHARS]) if ctype == "text/html" else clean
     return ""
 
 
@@ -331,6 +372,16 @@ def html_to_text(html: str) -> str:
     except Exception:  # noqa: BLE001 - html2text chokes on some broken markup; fall back to stripping tags
         text = re.sub(r"<[^>]*>", " ", html)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _raw_payload(part: Message) -> object:
+    """part.get_payload(): compat32 decodes 8-bit text with the declared charset and raises when
+    that codec refuses its "replace" handler (charset=idna); then the bytes, decoded our way."""
+    try:
+        return part.get_payload()
+    except (ValueError, LookupError):
+        data = part.get_payload(decode=True)
+        return decode_bytes(data, None) if isinstance(data, bytes) else ""
 
 
 def _safe(getter: object) -> str | None:
