@@ -19,6 +19,8 @@ import jinja2
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_date
 from babel.numbers import format_currency as babel_currency
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.core.model import Order
@@ -81,12 +83,38 @@ def base_language(language: str) -> str:
     return language.replace("_", "-").split("-")[0].lower() or FALLBACK_LANGUAGE
 
 
+MAX_REPEAT = 100_000  # the most a template may repeat a text or list with `*`
+MAX_EXPONENT = 64  # the largest exponent of `**`; money and dates never need more
+
+
+class BoundedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox with `*` and `**` bounded, as it bounds range(): otherwise one template
+    line (`'a' * 10**10`, `9**99999999`) takes the daemon's memory or hangs its tick."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+        if operator == "*" and _repeat(left, right) > MAX_REPEAT:
+            raise SecurityError(f"repeating a text or list more than {MAX_REPEAT} times")
+        return super().call_binop(context, operator, left, right)
+
+
+def _repeat(left: Any, right: Any) -> int:
+    """How often `left * right` repeats a sequence (0 when it multiplies numbers)."""
+    for seq, count in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(count, int):
+            return count
+    return 0
+
+
 class SandboxedRenderer:
     """Renders templates/<lang>/<name>.j2; falls back to English when a language lacks one."""
 
     def __init__(self, templates_dir: Path) -> None:
         self.templates_dir = Path(templates_dir)
-        self.env = SandboxedEnvironment(
+        self.env = BoundedSandbox(
             loader=jinja2.FileSystemLoader(str(self.templates_dir)),
             undefined=jinja2.StrictUndefined,
             autoescape=False,  # plain-text mail; nothing here is ever HTML
@@ -126,7 +154,15 @@ class SandboxedRenderer:
             raise TemplateError(f"{path}:{exc.lineno}: {exc.message}") from exc
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"{path}: not found ({exc.message})") from exc
-        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        except (
+            jinja2.TemplateError,
+            TypeError,
+            ValueError,
+            ArithmeticError,
+            LookupError,
+            MemoryError,  # a template that asked for too much; the daemon goes on
+            RecursionError,  # a macro that calls itself
+        ) as exc:
             line = _template_line(exc, path)
             where = f"{path}:{line}" if line else str(path)
             raise TemplateError(f"{where}: {type(exc).__name__}: {exc}") from exc

@@ -24,7 +24,8 @@ REQUIRED = ("order_id", "customer_email", "customer_name", "amount", "currency")
 OPTIONAL = ("due_date", "language", "country", "timezone", "mailbox")
 COLUMNS = REQUIRED + OPTIONAL
 T = TypeVar("T")
-_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[A-Za-z0-9-]{2,}$")
+# "=?" is refused too: the mail library would decode it as an RFC 2047 word in the To header.
+_EMAIL = re.compile(r"^(?!.*=\?)[^@\s<>,;]+@[^@\s<>,;]+\.[A-Za-z0-9-]{2,}$")
 
 
 class _CellError(ValueError):

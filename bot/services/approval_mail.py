@@ -37,6 +37,7 @@ from bot.core.approval import (
     verify,
 )
 from bot.core.model import Draft, DraftStatus, OrderStatus, ParsedMessage
+from bot.services.approval_trust import authenticated, sender_doubt, token_doubt
 from bot.services.approve import (
     KNOWN,
     TOKEN_TTL,
@@ -50,7 +51,7 @@ from bot.services.approve import (
     reject,
     snooze,
 )
-from bot.services.outbox import OutboxPolicy
+from bot.services.outbox import OutboxPolicy, header_text
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def approval_request(
     msg["From"] = mailbox.address
     msg["To"] = approver
     msg["Reply-To"] = reply_address(mailbox.address, token)
-    msg["Subject"] = f"{subject_tag(token)} Approve: {draft.subject}"
+    msg["Subject"] = f"{subject_tag(token)} Approve: {header_text(draft.subject)}"
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = (
         f"<approval.{draft.draft_id}.{token[:8]}@{mailbox.address.partition('@')[2]}>"
@@ -134,22 +135,6 @@ def is_auto_submitted(message: ParsedMessage) -> bool:
     return not value.startswith("no") or robot or precedence
 
 
-def authenticated(message: ParsedMessage, authserv_id: str | None) -> bool:
-    """With a trusted authserv-id: an Authentication-Results header from it says dmarc=pass or
-    dkim=pass (RFC 8601); headers from anyone else are ignored. Without one: True."""
-    if not authserv_id:
-        return True
-    for name, value in message.headers:
-        if name.lower() != "authentication-results":
-            continue
-        server, _, results = value.partition(";")
-        if server.strip().split()[0:1] == [authserv_id] and re.search(
-            r"\b(dmarc|dkim)\s*=\s*pass\b", results, re.IGNORECASE
-        ):
-            return True
-    return False
-
-
 def answer_by_mail(
     store: ApprovalStore,
     outbox: TokenStore,
@@ -170,6 +155,9 @@ def answer_by_mail(
     if token is None:
         return Answer(Outcome.IGNORED, "no approval token: not an answer to dunbot")
     sender = message.sender.email
+    doubt = sender_doubt(message) or token_doubt(message)
+    if doubt is not None:
+        return _forged(store, sender, doubt)
     if not authenticated(message, authserv_id):
         return _forged(store, sender, f"the From {sender} did not pass DMARC/DKIM at {authserv_id}")
     draft, verdict = _match(store, outbox, mailbox, token, sender, key=key, now=now)
@@ -318,7 +306,7 @@ def notice_mail(
     msg = EmailMessage(policy=SMTP)
     msg["From"] = mailbox.address
     msg["To"] = ", ".join(recipients)
-    msg["Subject"] = subject
+    msg["Subject"] = header_text(subject)  # may quote a customer's subject
     msg["Date"] = format_datetime(now)
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text + "\n", charset="utf-8")
