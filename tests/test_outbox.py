@@ -253,6 +253,28 @@ def test_a_recipient_who_is_not_the_orders_contact_is_refused(
     assert sql_store.get_draft(draft.draft_id).status is DraftStatus.HELD
 
 
+def test_an_address_that_bounced_after_approval_gets_nothing(
+    mailstack: MailStack, mail_user: MailUser, sql_store: SqlStore, env_password: None
+) -> None:
+    cfg = mailbox_config(mailstack, mail_user)
+    buyer, finance = customer(), customer()
+    draft = make_draft(add_order(sql_store, "PO-103", buyer, finance), cc=[finance])
+    assert sql_store.add_draft(draft)
+    outbox = SqlOutbox(sql_store)
+    assert queue_draft(outbox, draft, cfg, now=NOW)  # approved while finance still worked
+    assert sql_store.flag_bounced(buyer, finance, order_id="PO-103", bounced_at=NOW)
+    with imap_for(mailstack, mail_user) as imap:
+        report = send_due(outbox, cfg, smtp_for(mailstack, mail_user), imap, now=NOW, owner="t")
+    assert report.sent == [] and "bounced" in report.failed[0][1]
+    assert settle(mailstack, draft.message_id, buyer, timeout=1) == 0
+    assert sql_store.get_draft(draft.draft_id).status is DraftStatus.HELD
+    # and a draft to it is refused at approval too
+    again = make_draft(sql_store.get_order("PO-103"), cc=[finance])
+    assert sql_store.add_draft(again)
+    with pytest.raises(RecipientError, match="bounced"):
+        queue_draft(outbox, again, cfg, now=NOW)
+
+
 @dataclasses.dataclass
 class ScriptedSender:
     """A tiny real Sender whose answers are scripted, counting the calls."""

@@ -82,6 +82,8 @@ class OutboxStore(Protocol):
 
     def get_order(self, order_id: str) -> Order: ...
 
+    def bounced_addresses(self, customer_email: str) -> frozenset[str]: ...
+
     def enqueue(
         self, item: NewOutboxItem, *, now: datetime, token: tuple[str, str, str] | None = None
     ) -> bool: ...
@@ -185,7 +187,8 @@ def check_recipients(
     recipients: Sequence[str],
     allowed_cc: Collection[str],
 ) -> None:
-    """RecipientError naming each address that is not the orders' (or no recipient at all)."""
+    """RecipientError naming each address that is not the orders' or that bounced (or no
+    recipient at all)."""
     if not recipients:
         raise RecipientError("the draft has no recipient")
     if not order_ids:
@@ -196,6 +199,15 @@ def check_recipients(
         raise RecipientError(
             f"not a contact of order {', '.join(order_ids)}: {', '.join(foreign)}; "
             "add them with `dunbot orders` or leave them out"
+        )
+    # A bounce may have come back after the draft was written (or approved): never send to it.
+    bounced = set().union(*(store.bounced_addresses(o.customer_email) for o in orders))
+    dead = [r for r in recipients if r.strip().lower() in bounced]
+    if dead:
+        raise RecipientError(
+            f"{', '.join(dead)} bounced since this draft was written; nothing was sent: "
+            "skip it and dunbot drafts again without that address "
+            "(or `dunbot orders unbounce ORDER ADDRESS` if it works again)"
         )
 
 

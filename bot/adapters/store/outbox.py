@@ -73,6 +73,8 @@ class _Store(Protocol):
 
     def get_order(self, order_id: str) -> Order: ...
 
+    def bounced_addresses(self, customer_email: str) -> frozenset[str]: ...
+
 
 def _noop(point: str) -> None:
     """No failpoint (tests pass one that kills the process at a named point)."""
@@ -88,6 +90,10 @@ class SqlOutbox(ApprovalTables):
     def get_order(self, order_id: str) -> Order:
         """The order (OrderLookupError if none), for the recipient check before sending."""
         return self._store.get_order(order_id)
+
+    def bounced_addresses(self, customer_email: str) -> frozenset[str]:
+        """The customer's addresses that bounced, for the same check."""
+        return self._store.bounced_addresses(customer_email)
 
     # --- queueing ------------------------------------------------------------------------------
 
