@@ -195,6 +195,7 @@ class ImapMailbox:
             return
         self._selected = None
         info: dict[bytes, Any] = client.select_folder(folder, readonly=True)
+        _early_news(client)  # SELECT's own counts: what a search now sees, not news
         self._selected = folder
         uidvalidity = int(info[b"UIDVALIDITY"])
         old = self._uidvalidity.setdefault(folder, uidvalidity)
@@ -262,9 +263,11 @@ class ImapMailbox:
         return self._retrying(f"IDLE {folder}", op)
 
     def _idle(self, client: IMAPClient, timeout: float) -> bool:
+        if _early_news(client):  # an earlier command's answer announced mail it did not show
+            return True
         deadline = time.monotonic() + timeout
         client.idle()
-        news = False
+        news = _early_news(client)  # announced just before "+ idling"
         try:
             while not news and not self.stop.is_set():
                 left = deadline - time.monotonic()
@@ -335,6 +338,16 @@ def _idle_check(client: IMAPClient, slice_: float) -> list[Any]:
 
 def _words(parts: Sequence[Any]) -> str:
     return " ".join(p.decode(errors="replace") if isinstance(p, bytes) else str(p) for p in parts)
+
+
+def _early_news(client: IMAPClient) -> bool:
+    """Take the EXISTS/RECENT announced outside IDLE since the last look. A server may announce
+    new mail in the answer to a command that did not yet see it (Dovecot does, with SEARCH);
+    imaplib files such lines among its untagged responses, where idle_check never looks and
+    imapclient offers no public way to them: unread, that mail would wait for the next poll."""
+    untagged: dict[str, list[bytes]] = client._imap.untagged_responses
+    exists, recent = untagged.pop("EXISTS", None), untagged.pop("RECENT", None)
+    return bool(exists or recent)
 
 
 def _has_news(responses: Sequence[Any]) -> bool:
