@@ -26,6 +26,8 @@ PAYMENT = [
     ("en", "We pay by the 15th.", date(2026, 3, 15)),
     ("en", "We pay by the 2nd.", date(2026, 4, 2)),
     ("en", "Transfer tomorrow.", date(2026, 3, 5)),
+    ("en", "habibi tmrw inshallah i transfer", date(2026, 3, 5)),
+    ("en", "will pay 2moro sure", date(2026, 3, 5)),
     ("en", "We will pay within 10 days.", date(2026, 3, 14)),
     ("en", "Balance will be released on or before 10th July 2026.", date(2026, 7, 10)),
     ("en", "We'll release the balance by April 30 at the latest.", date(2026, 4, 30)),
@@ -108,10 +110,11 @@ def test_response_time_is_no_return_date(patterns: DatePatterns) -> None:
         "Paid on 2 March.",
         "Thanks for your mail.",
         "We ordered 500 pcs at 12.50 USD, 3.5% discount.",
+        "下周一定pay给你 放心",  # 下周 + 一定 ("surely"), not 下周一 (next Monday)
     ],
 )
 def test_no_future_payment_date(patterns: DatePatterns, text: str) -> None:
-    assert pick_date(text, BASE, patterns, ["en", "es"], "payment") is None
+    assert pick_date(text, BASE, patterns, ["en", "es", "zh"], "payment") is None
 
 
 def test_date_near_payment_beats_other_dates(patterns: DatePatterns) -> None:

@@ -15,6 +15,15 @@ from bot.paths import DEFAULT_RULES_DIR
 
 
 @pytest.fixture(scope="module")
+def shipped() -> IntentPatterns:
+    """intents.yaml with the shipped model behind it, as classify uses them."""
+    from bot.adapters.rulefiles import read_rules_dir
+    from bot.core.understand import UnderstandingRules
+
+    return UnderstandingRules.from_docs(read_rules_dir(DEFAULT_RULES_DIR)).intents
+
+
+@pytest.fixture(scope="module")
 def patterns() -> IntentPatterns:
     path = DEFAULT_RULES_DIR / "intents.yaml"
     return IntentPatterns.from_doc(parse_yaml(path.read_text(encoding="utf-8"), str(path)))
@@ -101,6 +110,25 @@ CASES = [
     ("ja", "注文をキャンセルしたいです。", "cancel"),
     ("en", "Thanks, noted.", "other"),
     ("zh", "好的，收到。", "other"),
+    # chat and letter phrasings (heldout7/8 taught these; each worded here anew)
+    ("en", "Please share the SWIFT code and IBAN of your bank.", "question"),  # a SWIFT code is no slip
+    ("zh", "款已于上周五通过工商银行电汇支付，请核对到账情况。", "paid"),  # 请核对 is no complaint
+    ("zh", "尾款打过去了 pls check", "paid"),
+    ("es", "ya le transferí ayer", "paid"),
+    ("en", "we regret we must withdraw from the rest of the purchase order", "cancel"),
+    ("en", "our buyer still not paid us, once they pay we clear yours", "waiting_on_customer"),
+    ("fr", "Nous réglerons à réception des fonds de notre client.", "waiting_on_customer"),
+    ("zh", "货卖给了下游的项目方，对方工程款还在审批中。", "waiting_on_customer"),
+    ("en", "cash very tight this month, can we pay half now", "cash_flow"),
+    ("en", "market is very dull, customers not buying this model", "poor_sales"),
+    ("pt", "As vendas ficaram abaixo do esperado e ainda temos tudo em estoque.", "poor_sales"),
+    ("tr", "Başka bir tedarikçi daha düşük fiyat verdi.", "competitor"),
+    ("en", "the cedi crashed again, cant get dollars at any bank", "exchange_rate"),
+    ("zh", "现在美元汇率太高，等等再换。", "exchange_rate"),
+    ("en", "Could you split the shipment, half by air?", "change_request"),
+    ("en", "From now on please write to accounts@example.com rather than to me.", "other"),
+    ("zh", "收到，已转给财务部门处理，谢谢！", "other"),  # passed on to finance, not paid
+    ("zh", "款已转给你们了，请查收", "paid"),
 ]
 
 
@@ -508,6 +536,45 @@ def test_the_model_answers_only_when_the_patterns_found_nothing(patterns: Intent
     assert score_intents("zorbled", with_model).intent == Intent.OTHER  # too short to go on
 
 
+def test_a_future_verb_right_after_a_paid_phrase_cancels_it(patterns: IntentPatterns) -> None:
+    text = "Le justificatif de virement vous sera transmis vendredi."
+    assert score_intents(text, patterns).intent == Intent.OTHER
+    assert score_intents(text, patterns, dated=True).intent == Intent.PROMISE
+    assert score_intents("Justificatif de virement ci-joint.", patterns).intent == Intent.PAID
+
+
+def test_temperature_calibrates_and_word_grams_count() -> None:
+    words = TINY_MODEL.replace("min_words: 2", "min_words: 2\nwords: 2").replace(
+        '" zo": 9}', '" zo": 9, "w:skint": 9}'
+    )
+    sure = IntentModel.from_doc(parse_yaml(words, "intent_model.yaml"))
+    intent, certain = sure.predict("we are skint")
+    assert intent == Intent.CASH_FLOW and certain > 0.95
+    cool = IntentModel.from_doc(parse_yaml(words + "temperature: 10\n", "intent_model.yaml"))
+    intent, posterior = cool.predict("we are skint")
+    assert intent == Intent.CASH_FLOW and 0.34 < posterior < certain  # the same answer, less sure
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Noted, I have passed this on to our finance colleagues.",
+        "Bien reçu, merci. Je transmets au service comptable.",
+        "Получили, спасибо, передал в бухгалтерию.",
+        "ok dear noted will check with accounts and revert",
+    ],
+)
+def test_acknowledgements_stay_other_with_the_shipped_model(shipped: IntentPatterns, text: str) -> None:
+    assert score_intents(text, shipped).intent == Intent.OTHER
+
+
+def test_punctuation_is_no_word_for_min_words(patterns: IntentPatterns) -> None:
+    model = IntentModel.from_doc(parse_yaml(TINY_MODEL.replace("min_words: 2", "min_words: 3"), "m"))
+    with_model = replace(patterns, fallback=model)
+    assert score_intents("zorbled -- ~~ !!", with_model).intent == Intent.OTHER
+    assert score_intents("zorbled zorbled zorbled", with_model).intent == Intent.CASH_FLOW
+
+
 def test_a_broken_model_names_its_file() -> None:
     bad = TINY_MODEL.replace('{"tha": 9', '{"tha" 9')
     with pytest.raises(RuleError, match="intent_model.yaml"):
@@ -521,4 +588,6 @@ def test_the_shipped_model_loads_with_the_rules() -> None:
     from bot.core.understand import UnderstandingRules
 
     rules = UnderstandingRules.from_docs(read_rules_dir(DEFAULT_RULES_DIR))
-    assert rules.intents.fallback is not None and len(rules.intents.fallback.classes) == 13
+    model = rules.intents.fallback
+    assert isinstance(model, IntentModel) and len(model.classes) == 13
+    assert model.words == 2 and model.temperature > 1  # the settings the README's table chose

@@ -78,3 +78,16 @@ def test_script_of_latin_text_is_empty() -> None:
 )
 def test_spanish_and_portuguese_apart(text: str, want: str) -> None:
     assert detect_language(text) == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["pls check ur bank bro money sent", "ok got it will pay tmrw", "wait them first then we pay u"],
+)
+def test_short_chat_english_is_english(text: str) -> None:
+    assert detect_language(text) == "en"
+
+
+def test_short_text_of_another_language_stays_itself() -> None:
+    assert detect_language("Danke, wir haben die Rechnung erhalten.") == "de"
+    assert detect_language("Merci, nous avons bien reçu la facture.") == "fr"

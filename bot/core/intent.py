@@ -335,11 +335,12 @@ def _cancelled(
     # "haben noch nicht bezahlt": for past_only intents the match itself may hold the negation
     if pattern.past_only and cues.before is not None and cues.before.search(found.group(0)):
         return True
+    after = _clause_after(text, found.end(), patterns.window_after)
     if pattern.past_only and cues.future is not None:
-        sentence = _sentence_before(text, found.start()) + found.group(0)
+        # "the transfer will be...", and right after: "l'avis de virement vous sera adressé"
+        sentence = _sentence_before(text, found.start()) + found.group(0) + after
         if cues.future.search(sentence):
             return True
-    after = _clause_after(text, found.end(), patterns.window_after)
     return cues.after is not None and cues.after.search(after) is not None
 
 

@@ -16,6 +16,9 @@ from bot.core.intent import IntentResult, word_count
 from bot.core.model import Intent
 from bot.core.yamldoc import YamlDoc, pydantic_errors
 
+WORD_RE = re.compile(r"\w+(?:'\w+)?")
+PUNCTUATION_RE = re.compile(r"[^\w\s]+")  # "好的，了解，謝謝。" is three words, not six
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -28,6 +31,11 @@ class _ModelClass(_Model):
 
 class _ModelFile(_Model):
     ngram: int = Field(default=3, ge=1, le=6)
+    words: int = Field(default=0, ge=0, le=3)  # word n-grams up to this order as well ("w:" keys)
+    uniform_prior: bool = False  # every intent equally likely a priori (the set's mix is ours)
+    # Naive Bayes counts every overlapping n-gram as independent evidence, so its raw posteriors
+    # are all near 1.0; dividing the log-likelihoods by `temperature` makes `min_posterior` bite.
+    temperature: float = Field(default=1.0, gt=0)
     alpha: float = Field(default=0.1, gt=0)
     min_posterior: float = Field(default=0.6, gt=0, le=1)
     min_words: float = Field(default=5, ge=0)  # "Received, thanks": too little to go on
@@ -45,6 +53,8 @@ class IntentModel:
     """
 
     ngram: int
+    words: int
+    temperature: float
     min_posterior: float
     min_words: float
     classes: tuple[tuple[Intent, float, float, Mapping[str, float]], ...]  # prior, unseen, logp
@@ -69,14 +79,23 @@ class IntentModel:
             total = sum(counts[name].values()) + spec.alpha * vocabulary
             logp = {g: math.log((n + spec.alpha) / total) for g, n in counts[name].items()}
             unseen = math.log(spec.alpha / total)
-            classes.append((intents[name], math.log(c.documents / documents), unseen, logp))
-        return cls(spec.ngram, spec.min_posterior, spec.min_words, tuple(classes), known)
+            prior = 0.0 if spec.uniform_prior else math.log(c.documents / documents)
+            classes.append((intents[name], prior, unseen, logp))
+        return cls(
+            spec.ngram,
+            spec.words,
+            spec.temperature,
+            spec.min_posterior,
+            spec.min_words,
+            tuple(classes),
+            known,
+        )
 
     def predict(self, text: str) -> tuple[Intent, float]:
         """The most likely intent of a (lower-cased, normalised) text and its posterior."""
-        grams = [g for g in char_grams(text, self.ngram) if g in self.vocabulary]
+        grams = [g for g in features(text, self.ngram, self.words) if g in self.vocabulary]
         logs = [
-            (intent, prior + sum(logp.get(g, unseen) for g in grams))
+            (intent, (prior + sum(logp.get(g, unseen) for g in grams)) / self.temperature)
             for intent, prior, unseen, logp in self.classes
         ]
         best = max(value for _, value in logs)
@@ -86,7 +105,7 @@ class IntentModel:
 
     def second_opinion(self, text: str, result: IntentResult) -> IntentResult:
         """The model's intent instead of `result` ("other") when it is confident enough."""
-        if word_count(text) < self.min_words:
+        if word_count(PUNCTUATION_RE.sub(" ", text)) < self.min_words:
             return result
         intent, posterior = self.predict(text)
         if intent == Intent.OTHER or posterior < self.min_posterior:
@@ -94,6 +113,24 @@ class IntentModel:
         return IntentResult(
             intent, (*result.scores, (f"model:{intent.value}", round(posterior, 3)))
         )
+
+
+def features(text: str, ngram: int, words: int) -> list[str]:
+    """What the model counts: character n-grams, and word n-grams up to `words` ("w:" + words)."""
+    grams = char_grams(text, ngram)
+    if words:
+        grams.extend(word_grams(text, words))
+    return grams
+
+
+def word_grams(text: str, upto: int) -> list[str]:
+    """Word 1..upto-grams ("w:pay half"), digits as 0; CJK runs stay whole words."""
+    tokens = WORD_RE.findall(re.sub(r"\d", "0", unicodedata.normalize("NFKC", text).lower()))
+    return [
+        "w:" + " ".join(tokens[i : i + n])
+        for n in range(1, upto + 1)
+        for i in range(len(tokens) - n + 1)
+    ]
 
 
 def char_grams(text: str, n: int) -> list[str]:

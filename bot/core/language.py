@@ -50,6 +50,15 @@ SPANISH_RE = re.compile(
     r"[ñ¿¡]|\b(?:el|los|las|y|del|una|es|ya|pero|hola|gracias|también|usted|muy|buen[oa]s?"
     r"|recibid[oa]s?|pago|saludos|adjunto)\b"
 )
+# Chat English ("sent it bro check ur acct", "got ur msg will revert") is too short and too
+# misspelt for statistics, which read it as Portuguese, Swedish or Indonesian; its words do not lie.
+ENGLISH_RE = re.compile(
+    r"\b(?:i|im|i'm|you|u|ur|your|we|us|our|my|me|it|is|are|was|the|a|to|of|and|in|on|for|not|no"
+    r"|yet|will|can|pls|plz|please|ok|okay|thanks|thx|got|sent|send|check|msg|money|pay|paid|bank"
+    r"|wait|them|they|first|now|today|tmrw|tomorrow|bro|sis|dear|sir|madam|done|sorry|this|that)\b"
+)
+MAX_CHAT_WORDS = 15  # longer texts: lingua knows better
+WORD_TOKEN_RE = re.compile(r"[^\W\d_][\w']*")
 LETTER_RE = re.compile(r"[^\W\d_]")
 NOISE_RE = re.compile(r"https?://\S+|\S+@\S+|[\w.-]+\.(?:com|net|org|cn)\b")
 
@@ -93,7 +102,18 @@ def _has_kana(text: str) -> bool:
 def _lingua(text: str) -> str:
     found = _detector().detect_language_of(text)
     code = "" if found is None else str(found.iso_code_639_1.name.lower())
+    if code not in ("en", "") and _chat_english(text):
+        return "en"
     return _iberian(text, code) if code in ("es", "pt") else code
+
+
+def _chat_english(text: str) -> bool:
+    """A short text of which at least 40% of the words (and two or more) are common English."""
+    words = WORD_TOKEN_RE.findall(text.lower())
+    if not words or len(words) > MAX_CHAT_WORDS:
+        return False
+    english = sum(1 for word in words if ENGLISH_RE.fullmatch(word))
+    return english >= 2 and english >= 0.4 * len(words)
 
 
 def _iberian(text: str, code: str) -> str:
