@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters import imap
 from bot.adapters.imap import Backoff, ImapMailbox, ImapSettings, Security
 from bot.errors import MailboxError, MailboxLoginError, MailboxUnavailableError
 from tests.fixtures.mail import MailStack, MailUser, free_port
@@ -100,6 +101,33 @@ def test_uids_after_handles_the_star_quirk_and_fetch_streams_in_order_without_ma
         assert client.search(["UNSEEN"]) == [1, 2, 3, 4, 5]
     finally:
         client.logout()
+
+
+def test_fetch_splits_a_chunk_of_large_messages_by_size(
+    box: ImapMailbox, mailstack: MailStack, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = [raw(n) + b"x" * 600_000 + b"\r\n" for n in range(1, 4)]
+    for message in big:
+        mailstack.append(mail_user, "INBOX", message, flags=())
+    fetches: list[list[int]] = []
+    real = ImapMailbox._fetch_chunk
+
+    def counting(self: ImapMailbox, client: object, folder: str, chunk: list[int]) -> object:
+        fetches.append(chunk)
+        return real(self, client, folder, chunk)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(imap, "FETCH_BYTES", 1_000_000)
+    monkeypatch.setattr(ImapMailbox, "_fetch_chunk", counting)
+    box.uidvalidity("INBOX")
+    fetched = list(box.fetch("INBOX", [1, 2, 3]))
+    assert [f.raw for f in fetched] == big
+    assert fetches == [[1], [2], [3]]  # fetch_batch=2, but two of them are over 1 MB
+
+
+def test_by_size_keeps_order_and_sends_an_oversized_message_alone() -> None:
+    sizes = {1: 10, 2: 10, 3: 100, 4: 5, 5: 5}
+    assert list(imap._by_size([1, 2, 3, 4, 5], sizes, 25)) == [[1, 2], [3], [4, 5]]
+    assert list(imap._by_size([1, 2], {}, 25)) == [[1, 2]]  # sizes unknown: one run
 
 
 def test_uidvalidity_select_sees_mail_that_arrived_since_the_last_select(

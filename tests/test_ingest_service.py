@@ -225,6 +225,16 @@ def test_a_crash_between_batches_keeps_what_was_saved_and_the_rerun_continues(kn
     assert box.fetched == [3, 4, 5] and report.total("new") == 3 and len(store.messages) == 5
 
 
+def test_a_batch_also_ends_at_its_byte_budget(knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch) -> None:
+    box, store = ListMailbox(), MemoryStore()
+    for i in range(5):
+        box.add("INBOX", mail(f"b{i}@buyer.test", "PO-4711", f"attachment {i} " + "x" * 2000))
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 4000)  # two of these messages, not 250
+    report = run(box, store, knowledge)
+    assert report.total("new") == 5 and store.states[("sales", "INBOX")].last_uid == 5
+    assert store.saves == 1 + 3  # the empty Sent folder, then INBOX in batches of 2, 2 and 1
+
+
 def test_mail_from_the_own_address_in_inbox_is_outgoing(knowledge: Knowledge) -> None:
     box, store = ListMailbox(), MemoryStore()
     box.add("INBOX", mail("self@supplier.test", "PO-4711 reminder", "note to self",

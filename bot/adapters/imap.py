@@ -41,6 +41,7 @@ TEMPORARY_ERRORS: tuple[type[BaseException], ...] = (
     EOFError,
 )
 APPENDUID_RE = re.compile(rb"\[APPENDUID \d+ (\d+)\]", re.IGNORECASE)
+FETCH_BYTES = 16 * 1024 * 1024  # one FETCH of bodies holds at most about this much mail
 IDLE_SLICE = 1.0  # seconds between checks of the stop event while idling
 POLL_EVERY = 2.0  # seconds between NOOPs when the server has no IDLE
 
@@ -183,11 +184,20 @@ class ImapMailbox:
                 delay = next(delays, None)
                 if delay is None or self.stop.is_set():
                     raise MailboxUnavailableError(
-                        self.settings.name, f"{what}: {_text(exc)} (gave up after {self.backoff.attempts} tries)"
+                        self.settings.name,
+                        f"{what}: {_text(exc)} (gave up after {self.backoff.attempts} tries)",
                     ) from exc
-                log.warning("imap %s: %s failed (%s); reconnecting in %.1fs", self.settings.name, what, _text(exc), delay)
+                log.warning(
+                    "imap %s: %s failed (%s); reconnecting in %.1fs",
+                    self.settings.name,
+                    what,
+                    _text(exc),
+                    delay,
+                )
                 self.stop.wait(delay)
-            except IMAPClientError as exc:  # a NO or BAD answer: retrying the same command won't help
+            except (
+                IMAPClientError
+            ) as exc:  # a NO or BAD answer: retrying the same command won't help
                 raise MailboxError(self.settings.name, f"{what}: {_text(exc)}") from exc
 
     def _select(self, client: IMAPClient, folder: str, *, fresh: bool = False) -> None:
@@ -229,15 +239,25 @@ class ImapMailbox:
         return self._retrying(f"UID SEARCH {folder}", op)
 
     def fetch(self, folder: str, uids: Sequence[int]) -> Iterator[FetchedMessage]:
-        """BODY.PEEK[] of these UIDs in batches of `fetch_batch`, in the order given. UIDs that
+        """BODY.PEEK[] of these UIDs in batches of `fetch_batch` (and of about FETCH_BYTES), in the
+        order given. UIDs that
         have vanished (expunged meanwhile) are skipped."""
         for start in range(0, len(uids), self.fetch_batch):
             chunk = list(uids[start : start + self.fetch_batch])
-            data = self._retrying(f"UID FETCH {folder}", _bind(self._fetch_chunk, folder, chunk))
-            for uid in chunk:
-                raw = data.pop(uid, None)
-                if raw is not None:
-                    yield FetchedMessage(uid=uid, raw=raw)
+            sizes = self._retrying(
+                f"UID FETCH {folder} RFC822.SIZE", _bind(self._sizes, folder, chunk)
+            )
+            for part in _by_size(chunk, sizes, FETCH_BYTES):
+                data = self._retrying(f"UID FETCH {folder}", _bind(self._fetch_chunk, folder, part))
+                for uid in part:
+                    raw = data.pop(uid, None)
+                    if raw is not None:
+                        yield FetchedMessage(uid=uid, raw=raw)
+
+    def _sizes(self, client: IMAPClient, folder: str, chunk: list[int]) -> dict[int, int]:
+        self._select(client, folder)
+        answer: dict[int, dict[bytes, Any]] = client.fetch(chunk, ["RFC822.SIZE"])
+        return {uid: int(item.get(b"RFC822.SIZE", 0)) for uid, item in answer.items()}
 
     def _fetch_chunk(self, client: IMAPClient, folder: str, chunk: list[int]) -> dict[int, bytes]:
         self._select(client, folder)
@@ -310,11 +330,28 @@ class ImapMailbox:
             raise
         except TEMPORARY_ERRORS as exc:
             self._drop()
-            raise MailboxUnavailableError(self.settings.name, f"APPEND {folder}: {_text(exc)}") from exc
+            raise MailboxUnavailableError(
+                self.settings.name, f"APPEND {folder}: {_text(exc)}"
+            ) from exc
         except IMAPClientError as exc:
             raise MailboxError(self.settings.name, f"APPEND {folder}: {_text(exc)}") from exc
         found = APPENDUID_RE.search(answer if isinstance(answer, bytes) else str(answer).encode())
         return int(found.group(1)) if found else None
+
+
+def _by_size(uids: list[int], sizes: dict[int, int], max_bytes: int) -> Iterator[list[int]]:
+    """The UIDs in runs of about `max_bytes` of mail (a bigger message goes alone), so one
+    FETCH never holds a chunk of large attachments in memory at once."""
+    part: list[int] = []
+    used = 0
+    for uid in uids:
+        if part and used + sizes.get(uid, 0) > max_bytes:
+            yield part
+            part, used = [], 0
+        part.append(uid)
+        used += sizes.get(uid, 0)
+    if part:
+        yield part
 
 
 def _bind(

@@ -11,6 +11,7 @@ message with the reason and its raw bytes; the pass goes on.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -23,12 +24,15 @@ from bot.core.model import Direction, ParsedMessage, Understanding
 from bot.core.ordernumbers import OrderPatterns
 from bot.core.understand import UnderstandingRules, classify
 from bot.core.yamldoc import YamlDoc
-from bot.ports import FolderState, Mailbox, MessageRecord, Quarantined, Store
+from bot.ports import FetchedMessage, FolderState, Mailbox, MessageRecord, Quarantined, Store
 from bot.services.ingest_pool import ParseOutcome, Understander, failed, parse_here, worker_pool
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 250
+# A batch also ends at this many bytes of raw mail, so that two batches in flight (one stored,
+# one fetched ahead) stay small even in a mailbox of large attachments.
+BATCH_BYTES = 32 * 1024 * 1024
 # A folder with at least this many new messages is parsed and understood by a process pool
 # (one worker per core, at most MAX_WORKERS); fewer are not worth starting the workers for
 # (bench/ingest.py on 2 cores: 1.4x at 20,000 messages, no gain at 2,000).
@@ -153,19 +157,18 @@ def _sync_folder(
     uids = mailbox.uids_after(folder, last_uid)
     if not uids and (stored is None or report.resynced):  # remember the new UIDVALIDITY
         state.store.save_batch(FolderState(name, folder, uidvalidity, last_uid), [], [])
-    batches = [uids[start : start + batch_size] for start in range(0, len(uids), batch_size)]
     with _understander(state, folder, len(uids)) as understand:
-        pending: tuple[list[int], Iterator[ParseOutcome]] | None = None
+        pending: tuple[int, list[FetchedMessage], Iterator[ParseOutcome]] | None = None
         done = 0
-        for batch in [*batches, None]:
+        batches = _batches(mailbox.fetch(folder, uids), uids, batch_size, BATCH_BYTES)
+        for batch in itertools.chain(batches, [None]):
             # Fetch (and hand to the workers) the next batch before storing the previous one,
             # so the workers are busy while this process waits for IMAP and the database.
-            ahead = (
-                None if batch is None else (batch, understand(list(mailbox.fetch(folder, batch))))
-            )
+            ahead = None if batch is None else (batch[0], batch[1], understand(batch[1]))
             if pending is not None:
-                _store_batch(state, folder, uidvalidity, *pending, report)
-                done += len(pending[0])
+                last, fetched, outcomes = pending
+                _store_batch(state, folder, uidvalidity, last, outcomes, report)
+                done += len(fetched)
                 if progress is not None:
                     progress(folder, done, len(uids))
             pending = ahead
@@ -181,11 +184,29 @@ def _sync_folder(
     return report
 
 
+def _batches(
+    fetched: Iterable[FetchedMessage], uids: Sequence[int], size: int, max_bytes: int
+) -> Iterator[tuple[int, list[FetchedMessage]]]:
+    """(last UID handled, messages) per batch of at most `size` messages and about `max_bytes`
+    (a bigger message goes alone). The last batch covers every UID asked for: those that
+    vanished meanwhile are passed over for good."""
+    batch: list[FetchedMessage] = []
+    used = 0
+    for item in fetched:
+        batch.append(item)
+        used += len(item.raw)
+        if len(batch) >= size or used >= max_bytes:
+            yield (uids[-1] if item.uid == uids[-1] else item.uid), batch
+            batch, used = [], 0
+    if batch:
+        yield uids[-1], batch
+
+
 def _store_batch(
     state: _Pass,
     folder: str,
     uidvalidity: int,
-    batch: list[int],
+    last_uid: int,
     outcomes: Iterable[ParseOutcome],
     report: FolderReport,
 ) -> None:
@@ -194,7 +215,7 @@ def _store_batch(
     state.open_orders = OrderIndex.build(state.store.open_orders())
     handled = list(outcomes)
     records, quarantined = _handle_batch(state, folder, handled)
-    state_row = FolderState(state.spec.name, folder, uidvalidity, batch[-1])
+    state_row = FolderState(state.spec.name, folder, uidvalidity, last_uid)
     new = state.store.save_batch(state_row, records, quarantined)
     _count(report, len(handled), records, quarantined, new)
 
