@@ -375,3 +375,49 @@ def test_number_from_a_stranger_matches_but_the_reason_says_so(pats: OrderPatter
     assert got.reason == (
         "the subject names order 4711 (PO-4711); note: bank@hsbc.example is not a contact of this order"
     )
+
+
+# ---------------------------------------------------------------- ids with their own prefix
+def test_a_prefixed_id_after_a_keyword_threads_to_its_order(pats: OrderPatterns) -> None:
+    orders = [
+        order("AB-27091", "einkauf@kunde.example"),
+        order("AB-27092", "einkauf@kunde.example"),
+    ]
+    got = run(
+        mail("AW: Zahlungserinnerung Auftrag AB-27091", sender="x@kunde.example"), orders, pats
+    )
+    assert (got.order_id, got.via) == ("AB-27091", "order_number")
+    assert "subject names order AB-27091" in got.reason
+
+
+def test_a_self_evident_id_in_the_text_threads_without_a_keyword(pats: OrderPatterns) -> None:
+    orders = [order("SO-88123", "buyer@acme.example"), order("SO-88124", "buyer@acme.example")]
+    got = run(mail("Payment", "Transferred today for SO88124, thanks."), orders, pats)
+    assert (got.order_id, got.via) == ("SO-88124", "order_number")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Please call 400-123-4711 about the order, or +49 30 1234 4711.",
+        "Paid to IBAN DE89370400440532013000 on 05.03.2024, order of EUR-4711.",
+        "Tracking RR123456789CN, invoice 2024-03-05, amount 4,711.00 USD.",
+    ],
+)
+def test_phones_ibans_dates_and_amounts_thread_nothing(pats: OrderPatterns, body: str) -> None:
+    orders = [
+        order("4711", "a@one.example"),
+        order("PO-3000", "b@two.example"),
+        order("2024", "c@three.example"),
+        order("1234", "d@four.example"),
+    ]
+    got = run(mail("Payment", body, sender="stranger@else.example"), orders, pats)
+    assert got.order_id is None
+    assert got.via == "none"
+
+
+def test_a_prefixed_number_never_threads_to_another_prefix(pats: OrderPatterns) -> None:
+    orders = [order("PO-27091", "a@one.example")]
+    got = run(mail("Auftrag AB-27091", sender="stranger@else.example"), orders, pats)
+    assert got.order_id is None
+    assert "unknown order number AB-27091" in got.reason

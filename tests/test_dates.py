@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -208,3 +209,52 @@ def test_chinese_numerals_in_dates(patterns: DatePatterns) -> None:
     assert arabic_numerals("星期一付款") == "星期一付款"
     assert pick_date("将于七月一日返回办公室", BASE, patterns, ["zh"], "return") == date(2026, 7, 1)
     assert pick_date("尾款十五号付", BASE, patterns, ["zh"], "payment") == date(2026, 3, 15)
+
+
+VALUE_DATED = [
+    ("it", "Il bonifico è stato disposto il 2 marzo con valuta beneficiario 6 marzo."),
+    ("it", "Bonifico eseguito, data valuta 06/03/2026."),
+    ("it", "Abbiamo pagato, valuta fissa 10 marzo."),
+    ("en", "The transfer was made yesterday, value date 6 March 2026."),
+    ("en", "Payment sent on 3 March with value date of 06.03.2026."),
+    ("en", "Wire released, val. date 10/03/2026."),
+    ("de", "Die Überweisung ist erfolgt, Valuta 06.03.2026."),
+    ("de", "Wir haben gestern überwiesen, Wertstellung am 06.03.2026."),
+    ("es", "Hemos pagado la factura, fecha valor 6 de marzo."),
+    ("es", "Transferencia realizada con fecha de valor 10/03/2026."),
+    ("fr", "Le virement a été émis, date de valeur le 6 mars."),
+    ("pt", "O pagamento foi feito, data valor 06/03/2026."),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), VALUE_DATED)
+def test_a_value_date_of_a_made_payment_is_no_promise(
+    patterns: DatePatterns, lang: str, text: str
+) -> None:
+    assert pick_date(text, BASE, patterns, [lang, "en"], "payment") is None
+    assert pick_date(text, BASE, patterns, [lang, "en"], "payment", require_cue=True) is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "want"),
+    [
+        ("it", "Pagheremo in valuta EUR il 20 marzo.", date(2026, 3, 20)),
+        ("en", "Value date aside, we will pay on 20 March.", date(2026, 3, 20)),
+        ("de", "Valuta war der 03.03., den Rest zahlen wir am 20.03.2026.", date(2026, 3, 20)),
+        ("fr", "Nous paierons le 20 mars (valeur du stock inchangée).", date(2026, 3, 20)),
+    ],
+)
+def test_a_promise_next_to_value_words_stays_a_promise(
+    patterns: DatePatterns, lang: str, text: str, want: date
+) -> None:
+    assert pick_date(text, BASE, patterns, [lang, "en"], "payment") == want
+
+
+def test_value_date_cues_are_data(patterns: DatePatterns) -> None:
+    text = "paid, value date 20.03.2026"
+    assert pick_date(text, BASE, patterns, ["en"], "payment") is None
+    off = dataclasses.replace(patterns, value_date_cue=None)
+    assert pick_date(text, BASE, off, ["en"], "payment") == date(2026, 3, 20)
+    with pytest.raises(RuleError, match="value_date_cues") as info:
+        DatePatterns.from_doc(parse_yaml("dates:\n  value_date_cues: '(?:valuta'\n", "x.yaml"))
+    assert info.value.line == 2

@@ -30,6 +30,20 @@ MAX_DATE_TEXT = 10_000
 SENTENCE_RE = re.compile(r"[.!?;。！？；\n]")
 ANY = "any"  # phrases for every language (numeric dates)
 PLACEHOLDERS = ("{weekday}", "{month}", "{day}", "{year}", "{n}")
+# "valuta beneficiario 3 dicembre", "value date 05.12.", "fecha valor": the bank's value date of
+# a payment already made is never a promised date. The cue must stand right before the date
+# (short filler words allowed), so "pagheremo in valuta EUR il 10 dicembre" stays a promise.
+# Override with `value_date_cues:` in the `dates:` section.
+VALUE_DATE_CUES = (
+    r"\bvalue[ -]?dated?|\bval\. ?date|\bvaluta(?:datum)?(?: (?:beneficiario|ordinante|fissa"
+    r"|beneficiante|a favore del beneficiario))?|\bwertstellung|\bfecha(?: de)? valor"
+    r"|\bdata(?: de)? valor|\bdata (?:di )?valuta|\bdate de valeur|\bvaleur|\bvalör(?: tarihi)?"
+    r"|дата валютирования|起息日|起息|入账日|資金化日|\bdata waluty"
+)
+VALUE_DATE_FILLER = (
+    r"(?:\W+(?:del|della|dello|al|il|lo|le|la|am|zum|zur|vom|per|de|du|des|the|of|on|at|do|da"
+    r"|em|en|el|à|a|ist|is|was|è|es|est|é|stata|sarà|will be|wird))*\W*$"
+)
 
 
 def _placeholders_ok(value: str) -> str:
@@ -70,6 +84,8 @@ class DatesSpec(_Model):
     return_cues: Regex = "back|return"
     # "from tomorrow", "à partir du 5": where an absence starts, not where it ends
     start_cues: Regex | None = None
+    # "valuta 3 dicembre", "value date": when a made payment reaches the account, no promise
+    value_date_cues: Regex | None = VALUE_DATE_CUES
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +106,7 @@ class DatePatterns:
     pay_cue: re.Pattern[str]
     return_cue: re.Pattern[str]
     start_cue: re.Pattern[str] | None = None
+    value_date_cue: re.Pattern[str] | None = None
 
     @classmethod
     def from_doc(cls, doc: YamlDoc) -> DatePatterns:
@@ -126,6 +143,11 @@ def _compile(spec: DatesSpec, doc: YamlDoc) -> DatePatterns:
         pay_cue=re.compile(lowered(spec.pay_cues)),
         return_cue=re.compile(lowered(spec.return_cues)),
         start_cue=re.compile(f"(?:{lowered(spec.start_cues)})\\W*$") if spec.start_cues else None,
+        value_date_cue=(
+            re.compile(f"(?:{lowered(spec.value_date_cues)}){VALUE_DATE_FILLER}")
+            if spec.value_date_cues
+            else None
+        ),
     )
 
 
@@ -270,6 +292,8 @@ def pick_date(
     if found is None:
         found = find_dates(text, base, patterns, languages)
     found = [f for f in found if f.value <= base + MAX_AHEAD]
+    if purpose == "payment":
+        found = [f for f in found if not value_dated(text, f, patterns)]
     if not found:
         return _dateparser_fallback(text, base, patterns, languages, purpose)
     cue = patterns.pay_cue if purpose == "payment" else patterns.return_cue
@@ -285,6 +309,15 @@ def pick_date(
         return None
     cued = [f for f in future if _cued(text, f, cue)]
     return (cued or future)[0].value
+
+
+def value_dated(text: str, found: FoundDate, patterns: DatePatterns) -> bool:
+    """ "valuta beneficiario 3 dicembre", "value date 05.12.": the date a made payment is
+    credited, not one a payment is promised for. `text` is lower-cased like pick_date's."""
+    if patterns.value_date_cue is None:
+        return False
+    window = text[max(0, found.start - 40) : found.start]
+    return patterns.value_date_cue.search(window) is not None
 
 
 def _absence_start(text: str, found: FoundDate, patterns: DatePatterns) -> bool:

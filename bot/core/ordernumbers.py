@@ -5,7 +5,9 @@ The patterns are data (rules/orders.yaml), validated here; this module reads no 
 A number is only recognised behind a keyword (PO, order, 订单, Bestellung, ...), optionally a
 marker (No., Nr., #, 号, 番号, ...), so bare dates, phone numbers and amounts in a message are
 never taken for one; `reject` and `not_followed_by` catch the rest ("order 500 pcs",
-"invoice 2024-03-05", "invoice 12,500.00").
+"invoice 2024-03-05", "invoice 12,500.00"), and a valid IBAN is never an order number.
+The one exception: an id whose letter prefix is listed in `prefixes` and glued to its digits
+("AB-27091", "SO88123", "INV-2025-118") is self-evident and found without a keyword.
 
 How a stated number relates to `Order.order_id` (see `same_order_number`): both are reduced to a
 key (upper case, without spaces, dashes, dots, slashes, '#'); equal keys are the same order, and
@@ -35,6 +37,11 @@ PREFIX_RE = re.compile(r"^([A-Z]+)(?=\d)")
 JOINED_PREFIX_RE = re.compile(r"[A-Za-z]{1,4}[-#]?")
 TOKEN_RE = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z\-_/.#]*[0-9A-Za-z])?")
 DEFAULT_NUMBER = r"\d[\dA-Z]*(?:[-/_.][\dA-Z]+)*"
+# The digits (and what follows) of a self-evident id after its glued prefix.
+# Digits first, then only separated parts: "AB5E0871163DD5D9" (hex, a message id) is no id.
+GLUED_TAIL = r"\d+(?:[-/_.][\dA-Z]+)*"
+# ISO 13616 IBAN: country, two check digits, 11-30 letters/digits; checked by mod 97.
+IBAN_RE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
 
 
 def _regex(value: str) -> str:
@@ -81,6 +88,7 @@ class _Schema(BaseModel):
     canonical: Annotated[str, AfterValidator(_template)] = "{number}"
     reject: list[Regex] = []
     not_followed_by: list[Regex] = []
+    prefixes: list[Regex] = []
     free_mail_domains: list[Annotated[str, AfterValidator(_domain)]] = []
 
 
@@ -94,6 +102,7 @@ class OrderPatterns:
     reject: tuple[re.Pattern[str], ...]
     not_followed_by: re.Pattern[str] | None
     free_mail_domains: frozenset[str]
+    glued: re.Pattern[str] | None = None  # self-evident ids: a listed prefix glued to digits
 
     @classmethod
     def from_doc(cls, doc: YamlDoc) -> OrderPatterns:
@@ -113,6 +122,8 @@ class OrderPatterns:
         marker = f"(?:(?:{markers}){SEPARATOR})?" if markers else ""
         finder = f"(?:{keywords}){SEPARATOR}{marker}(?P<number>{schema.number}){NUMBER_END}"
         after = "|".join(f"(?:{p})" for p in schema.not_followed_by)
+        prefixes = "|".join(f"(?:{p})" for p in schema.prefixes)
+        glued = rf"(?<![^\W_])(?P<number>(?:{prefixes})[-#]?{GLUED_TAIL}){NUMBER_END}"
         return cls(
             finder=re.compile(finder, re.IGNORECASE),
             min_digits=schema.min_digits,
@@ -120,6 +131,7 @@ class OrderPatterns:
             reject=tuple(re.compile(p, re.IGNORECASE) for p in schema.reject),
             not_followed_by=re.compile(rf"\s*(?:{after})", re.IGNORECASE) if after else None,
             free_mail_domains=frozenset(schema.free_mail_domains),
+            glued=re.compile(glued, re.IGNORECASE) if prefixes else None,
         )
 
 
@@ -136,11 +148,28 @@ def find_order_numbers(text: str, patterns: OrderPatterns) -> list[str]:
     The caller decides what to search (e.g. the subject, or the reply without its quote).
     """
     found: list[str] = []
-    for number in _candidates(unicodedata.normalize("NFKC", text), patterns):
+    keys: set[str] = set()  # of the numbers found; and `same_order_number` by set lookups:
+    plain: set[str] = set()  # keys without a letter prefix ("4711")
+    bares: set[str] = set()  # prefixed keys without their prefix ("PO4711" -> "4711")
+    for number in _candidates(fold(text), patterns):
         canonical = _canonical(number, patterns.canonical)
-        if not any(same_order_number(canonical, earlier) for earlier in found):
-            found.append(canonical)
+        key = order_key(canonical)
+        prefix = PREFIX_RE.match(key)
+        bare = key[prefix.end() :] if prefix else key
+        if not key or key in keys or (bare in plain if prefix else key in bares):
+            continue
+        found.append(canonical)
+        keys.add(key)
+        (bares if prefix else plain).add(bare)
     return found
+
+
+def fold(text: str) -> str:
+    """NFKC (full-width "４７１１" is "4711"), and every decimal digit as ASCII ("٤٧١١" is "4711")."""
+    text = unicodedata.normalize("NFKC", text)
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
 
 
 def _as_written(match: re.Match[str]) -> str | None:
@@ -151,15 +180,53 @@ def _as_written(match: re.Match[str]) -> str | None:
 
 
 def _candidates(text: str, patterns: OrderPatterns) -> Iterator[str]:
+    """Candidates by position; a glued id inside a keyword match is the same candidate."""
+    found: dict[int, str] = {}
+    spans: list[tuple[int, int]] = []  # of the keyword matches, ascending
     for match in patterns.finder.finditer(text):
-        number = match.group("number")
-        if sum(ch.isdigit() for ch in number) < patterns.min_digits:
-            continue
-        if any(p.fullmatch(number) for p in patterns.reject):
-            continue
-        if patterns.not_followed_by and patterns.not_followed_by.match(text, match.end()):
-            continue
-        yield _as_written(match) or number
+        if _acceptable(match, text, patterns):
+            whole = _as_written(match)
+            found[match.start() if whole else match.start("number")] = whole or match["number"]
+            spans.append(match.span())
+    if patterns.glued is not None:
+        i = 0
+        for match in patterns.glued.finditer(text):
+            while i < len(spans) and spans[i][1] <= match.start():
+                i += 1
+            covered = i < len(spans) and spans[i][0] < match.end()
+            if not covered and _acceptable(match, text, patterns):
+                found[match.start()] = match["number"]
+    for start in sorted(found):
+        yield found[start]
+
+
+def _acceptable(match: re.Match[str], text: str, patterns: OrderPatterns) -> bool:
+    number = match.group("number")
+    if sum(ch.isdigit() for ch in number) < patterns.min_digits:
+        return False
+    if any(p.fullmatch(number) for p in patterns.reject) or _is_iban(number):
+        return False
+    if _in_address(text, match.start(), match.end()):
+        return False
+    return not (patterns.not_followed_by and patterns.not_followed_by.match(text, match.end()))
+
+
+def _in_address(text: str, start: int, end: int) -> bool:
+    """True inside an e-mail address or Message-ID ("order1234@shop.com", "<ab12345.x@host>")."""
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return "@" in text[start:end]
+
+
+def _is_iban(value: str) -> bool:
+    """True for a valid IBAN (mod-97 check): a bank account is never an order number."""
+    key = order_key(value)
+    if not IBAN_RE.fullmatch(key):
+        return False
+    digits = "".join(str(int(ch, 36)) for ch in key[4:] + key[:4])
+    return int(digits) % 97 == 1
 
 
 def _canonical(number: str, template: str) -> str:
@@ -171,7 +238,7 @@ def _canonical(number: str, template: str) -> str:
 
 def order_key(value: str) -> str:
     """The comparison key of an order number or id: upper case, no spaces/dashes/dots/slashes/#."""
-    return KEY_DROP_RE.sub("", unicodedata.normalize("NFKC", value)).upper()
+    return KEY_DROP_RE.sub("", fold(value)).upper()
 
 
 def same_order_number(a: str, b: str) -> bool:
@@ -212,7 +279,7 @@ def order_ids_in(text: str, order_ids: Iterable[str]) -> list[str]:
 
 def token_keys(text: str) -> set[str]:
     """The `order_key` of every code-like token of `text` (what an id written verbatim is)."""
-    return {order_key(t) for t in TOKEN_RE.findall(unicodedata.normalize("NFKC", text))}
+    return {order_key(t) for t in TOKEN_RE.findall(fold(text))}
 
 
 @dataclass(frozen=True, slots=True)
