@@ -16,7 +16,7 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from bot.core.literals import required_literals
+from bot.core.literals import LiteralIndex, required_literals
 from bot.core.model import Attachment, Intent
 from bot.core.yamldoc import YamlDoc, pydantic_errors
 
@@ -182,6 +182,8 @@ class IntentPatterns:
     window_after: int
     slip: SlipRules
     fallback: SecondOpinion | None = None  # rules/intent_model.yaml: when no pattern decides
+    # The patterns' required literals, found in one pass; None runs every pattern (the tests).
+    literals: LiteralIndex | None = None
 
     @classmethod
     def from_doc(cls, doc: YamlDoc) -> IntentPatterns:
@@ -190,6 +192,7 @@ class IntentPatterns:
             spec = IntentsFile.model_validate(doc.data if doc.data is not None else {})
         except ValidationError as exc:
             raise pydantic_errors(doc, exc) from exc
+        compiled = tuple(_compile_patterns(spec.intents, spec.negation.window_before))
         return cls(
             threshold=spec.threshold,
             max_extra_bonus=spec.max_extra_bonus,
@@ -197,7 +200,7 @@ class IntentPatterns:
             contrast=_alternation([spec.contrast.cues] if spec.contrast.cues else []),
             contrast_factor=spec.contrast.factor,
             priority=tuple(Intent(name) for name in spec.priority),
-            patterns=tuple(_compile_patterns(spec.intents, spec.negation.window_before)),
+            patterns=compiled,
             cues={lang: _compile_cues(cue) for lang, cue in spec.negation.cues.items()},
             window_before=spec.negation.window_before,
             window_after=spec.negation.window_after,
@@ -210,6 +213,7 @@ class IntentPatterns:
                 spec.slip.no_text_words,
                 _alternation([spec.slip.ignore_names] if spec.slip.ignore_names else []),
             ),
+            literals=LiteralIndex([pattern.needs for pattern in compiled]),
         )
 
 
@@ -277,13 +281,8 @@ def score_intents(
     """
     clean = normalise(text).lower()
     turn = _contrast_at(clean, patterns)
-    scripts = {lang for lang, regex in SCRIPT_LANGUAGES if regex.search(clean)}
     matches: dict[Intent, list[float]] = {}
-    for pattern in patterns.patterns:
-        if pattern.language in NEEDS_SCRIPT and pattern.language not in scripts:
-            continue  # no Han in the text: the Chinese patterns cannot match
-        if pattern.needs and not any(map(clean.__contains__, pattern.needs)):
-            continue  # a word the pattern cannot match without is absent: skip the regex
+    for pattern in _candidates(clean, patterns):
         for found in pattern.regex.finditer(clean):
             if not _cancelled(clean, found, pattern, patterns):
                 factor = patterns.contrast_factor if found.start() >= turn else 1.0
@@ -298,6 +297,15 @@ def score_intents(
     if result.intent != Intent.OTHER or patterns.fallback is None:
         return result
     return patterns.fallback.second_opinion(clean, result)
+
+
+def _candidates(clean: str, patterns: IntentPatterns) -> list[CompiledPattern]:
+    """The patterns that can match: a literal each needs is in the text (bot.core.literals),
+    and the script of the script languages (no Han in the text: no Chinese pattern)."""
+    scripts = {lang for lang, regex in SCRIPT_LANGUAGES if regex.search(clean)}
+    index, every = patterns.literals, patterns.patterns
+    chosen = every if index is None else [every[i] for i in index.candidates(clean)]
+    return [p for p in chosen if p.language not in NEEDS_SCRIPT or p.language in scripts]
 
 
 def _contrast_at(text: str, patterns: IntentPatterns) -> int:

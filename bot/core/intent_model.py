@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import repeat
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -92,10 +93,14 @@ class IntentModel:
         )
 
     def predict(self, text: str) -> tuple[Intent, float]:
-        """The most likely intent of a (lower-cased, normalised) text and its posterior."""
+        """The most likely intent of a (lower-cased, normalised) text and its posterior.
+
+        `map(logp.get, grams, repeat(unseen))` sums in C what a generator summed in Python:
+        the same additions in the same order (identical results), about twice as fast.
+        """
         grams = [g for g in features(text, self.ngram, self.words) if g in self.vocabulary]
         logs = [
-            (intent, (prior + sum(logp.get(g, unseen) for g in grams)) / self.temperature)
+            (intent, (prior + sum(map(logp.get, grams, repeat(unseen)))) / self.temperature)
             for intent, prior, unseen, logp in self.classes
         ]
         best = max(value for _, value in logs)
