@@ -91,3 +91,16 @@ def test_short_chat_english_is_english(text: str) -> None:
 def test_short_text_of_another_language_stays_itself() -> None:
     assert detect_language("Danke, wir haben die Rechnung erhalten.") == "de"
     assert detect_language("Merci, nous avons bien reçu la facture.") == "fr"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("vou pagar semana que vem blz", "pt"),
+        ("vc pode esperar ate sexta? tá difícil aqui", "pt"),
+        ("je paie la semaine prochaine", "fr"),
+        ("pagherò la settimana prossima, grazie mille", "it"),
+    ],
+)
+def test_brazilian_chat_is_portuguese_not_french_or_italian(text: str, want: str) -> None:
+    assert detect_language(text) == want

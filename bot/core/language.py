@@ -61,6 +61,11 @@ ENGLISH_RE = re.compile(
     r"|wait|them|they|first|now|today|tmrw|tomorrow|bro|sis|dear|sir|madam|done|sorry|this|that)\b"
 )
 MAX_CHAT_WORDS = 15  # longer texts: lingua knows better
+# Brazilian chat ("vou pagar semana que vem blz") reads as French or Italian to statistics.
+PORTUGUESE_CHAT_RE = re.compile(
+    r"\b(?:vou|vamos|vai|semana que vem|mês que vem|blz|beleza|vc|obg|tb|tbm|pra|né|tá|hj)\b"
+)
+FRENCH_RE = re.compile(r"\b(?:je|nous|vous|le|la|les|des|est|et|pas|merci|semaine prochaine)\b")
 WORD_TOKEN_RE = re.compile(r"[^\W\d_][\w']*")
 LETTER_RE = re.compile(r"[^\W\d_]")
 NOISE_RE = re.compile(r"https?://\S+|\S+@\S+|[\w.-]+\.(?:com|net|org|cn)\b")
@@ -107,6 +112,8 @@ def _lingua(text: str) -> str:
     code = "" if found is None else str(found.iso_code_639_1.name.lower())
     if code not in ("en", "") and _chat_english(text):
         return "en"
+    if code in ("fr", "it") and _chat_portuguese(text):
+        return "pt"
     return _iberian(text, code) if code in ("es", "pt") else code
 
 
@@ -125,6 +132,14 @@ def _chat_english(text: str) -> bool:
         return False
     english = sum(1 for word in words if ENGLISH_RE.fullmatch(word))
     return english >= 2 and english >= 0.4 * len(words)
+
+
+def _chat_portuguese(text: str) -> bool:
+    """A short text with two or more Portuguese chat words and no French function word."""
+    lowered = text.lower()
+    if len(WORD_TOKEN_RE.findall(lowered)) > MAX_CHAT_WORDS or FRENCH_RE.search(lowered):
+        return False
+    return len(PORTUGUESE_CHAT_RE.findall(lowered)) + len(PORTUGUESE_RE.findall(lowered)) >= 2
 
 
 def _iberian(text: str, code: str) -> str:
