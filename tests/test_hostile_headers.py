@@ -32,13 +32,8 @@ from bot.core.orders_csv import parse_orders_csv
 from bot.paths import DEFAULT_TEMPLATES_DIR
 from bot.services.approval_mail import approval_request, notice_mail
 from bot.services.letters import Letter, compose
-from bot.services.outbox import (
-    foreign_recipients,
-    header_ids,
-    header_text,
-    outbox_item,
-    render_message,
-)
+from bot.services.message import header_ids, header_text, render_message
+from bot.services.outbox import foreign_recipients, outbox_item
 
 NOW = datetime(2026, 3, 10, 10, tzinfo=UTC)
 CUSTOMER = "bob@buyer.test"

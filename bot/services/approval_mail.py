@@ -51,7 +51,8 @@ from bot.services.approve import (
     reject,
     snooze,
 )
-from bot.services.outbox import OutboxPolicy, header_text
+from bot.services.message import header_text
+from bot.services.outbox import OutboxPolicy
 
 log = logging.getLogger(__name__)
 
