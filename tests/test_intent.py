@@ -562,6 +562,12 @@ def test_temperature_calibrates_and_word_grams_count() -> None:
         "Bien reçu, merci. Je transmets au service comptable.",
         "Получили, спасибо, передал в бухгалтерию.",
         "ok dear noted will check with accounts and revert",
+        "好的，已收到，我转交给老板确认一下。",
+        "Kindly note our stores will remain shut for stock-taking on Saturday.",
+        "Our company has opened a new bank account, the accounts team will send the details.",
+        "Please register us under the new supplier code from next month, our system is changing.",
+        "تم الاستلام مع الشكر، سنبلغ قسم الحسابات.",
+        "Recebido, obrigado, vou repassar ao setor de contas a pagar.",
     ],
 )
 def test_acknowledgements_stay_other_with_the_shipped_model(shipped: IntentPatterns, text: str) -> None:
@@ -591,3 +597,32 @@ def test_the_shipped_model_loads_with_the_rules() -> None:
     model = rules.intents.fallback
     assert isinstance(model, IntentModel) and len(model.classes) == 13
     assert model.words == 2 and model.temperature > 1  # the settings the README's table chose
+
+
+# heldout9 (business mail from South Asia, the Gulf, Latin America, Japan, Russia/Ukraine,
+# Turkey, South-East Asia): the patterns it led to, each tried here with other words.
+HELDOUT9 = [
+    ("تم تحويل الدفعة الأخيرة صباح اليوم.", "paid"),
+    ("سيتم تحويل المبلغ الأسبوع القادم إن شاء الله.", "promise"),
+    ("مرفق إشعار التحويل من البنك.", "paid"),
+    ("Оплату остатка сделаем в пятницу.", "promise"),
+    ("Платёжка пока на подписи у бухгалтера, перечислим завтра.", "promise"),
+    ("SWIFTコードを教えていただけますか。", "question"),
+    ("Пришлите, пожалуйста, SWIFT код банка.", "question"),
+    ("出荷日を二週間ほど遅らせていただくことは可能でしょうか。", "change_request"),
+    ("The rupee depreciated nearly 8% against the US dollar last month.", "exchange_rate"),
+    ("Can we lock the exchange rate at the order date and pay part now?", "exchange_rate"),
+    ("We found another supplier in Vietnam with a better price.", "competitor"),
+    ("我们会尽快转账给你们。", "promise"),
+    ("الفلوس طلعت من حسابنا أمس.", "paid"),
+    ("رح نحول لكم المبلغ بكرة.", "promise"),
+    ("البيع نايم هالموسم والبضاعة ما تمشي.", "poor_sales"),
+    ("الغوا الأوردر لو سمحت.", "cancel"),
+    ("Estamos com o caixa apertado, precisamos de mais prazo.", "cash_flow"),
+    ("We already transfer the balance on Monday, kindly check.", "paid"),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), HELDOUT9)
+def test_heldout9_phrasings(patterns: IntentPatterns, text: str, want: str) -> None:
+    assert score_intents(text, patterns).intent == Intent(want)
