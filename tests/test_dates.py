@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from bot.core.dates import DatePatterns, arabic_numerals, find_dates, pick_date
+from bot.core.date_rules import DatePatterns
+from bot.core.dates import arabic_numerals, find_dates, pick_date
 from bot.core.yamldoc import parse_yaml
 from bot.errors import RuleError
 from bot.paths import DEFAULT_RULES_DIR

@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from bot.core.autodetect import AutoPatterns, KindResult, detect_kind
-from bot.core.dates import DatePatterns, FoundDate, Purpose, find_dates, pick_date
+from bot.core.date_rules import DatePatterns
+from bot.core.dates import FoundDate, Purpose, find_dates, pick_date
 from bot.core.intent import IntentPatterns, IntentResult, score_intents
 from bot.core.intent_model import IntentModel
 from bot.core.language import detect_language
