@@ -2,7 +2,9 @@
 
 A decision that flags a contact (a bounce came back) is recorded once per bounce; a human message
 from that address, dated after its bounce, clears the flag (the store's `revive_contacts`). The
-tick calls these; when no working address is left it tells the salesperson (`nobody_left`).
+tick calls these before planning an order; drafts then skip flagged addresses, and when no
+working address is left no draft is made: the salesperson is told (`nobody_left`) and the order
+is looked at again after `stale_after`.
 """
 
 from __future__ import annotations

@@ -14,12 +14,8 @@ and the draft's existence holds the order back until it is sent or superseded: n
 Alerts (salesperson, manager) are audit entries `alert.<who>` naming the address they are for;
 the approval work turns them into mail.
 
-Bounces: a decision that flags a contact is kept in the store (bounced_contacts, once per
-bounce); drafts skip flagged addresses, and when that leaves nobody on the order, no draft is
-made: the salesperson gets an alert ("every address of this customer bounced") and the order is
-looked at again after `stale_after`. A human message from a flagged address, dated after its
-bounce, clears the flag before the order is planned. Every audit entry and status change the
-tick writes is dated `now` (so `sync --now` leaves a consistent trail).
+Drafts skip addresses that bounced (bot.services.bounces); when that leaves nobody, the
+salesperson is alerted instead. Whatever the tick writes is dated `now` (`sync --now`).
 """
 
 from __future__ import annotations
