@@ -44,7 +44,7 @@ REPLY_RATIO = 0.9
 
 MIN_TOTAL, MIN_PER_INTENT, MIN_PER_LANGUAGE, MIN_MAJOR_LANGUAGE = 800, 30, 20, 45
 # the held-out batches (README): each stays big enough to measure the patterns on, blind
-HELDOUT_BATCHES, MIN_PER_HELDOUT_BATCH = ("ho-", "h2-", "h3-", "h4-", "h5-", "h6-", "h7-", "h8-", "h9-"), 25
+HELDOUT_BATCHES, MIN_PER_HELDOUT_BATCH = ("ho-", "h2-", "h3-", "h4-", "h5-", "h6-", "h7-", "h8-", "h9-", "h10-"), 25
 MIN_AUTO_REPLIES, MIN_BOUNCES = 50, 30
 MIN_INTENT_F1, MIN_KIND, MIN_DATE, MIN_REPLY = 0.97, 0.99, 0.95, 0.98
 

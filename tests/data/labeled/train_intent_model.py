@@ -4,7 +4,7 @@ Run from the repository root after make_set.py:   python tests/data/labeled/trai
   --exclude h6-      leave a batch out (ids starting so), to measure the model on it
   --out PATH         write elsewhere (default rules/intent_model.yaml)
   --evaluate PREFIX  train without PREFIX, then score the messages of PREFIX with and without it
-  --lobo             leave-one-batch-out over every held-out batch (ho-, h2- ... h9-): for each,
+  --lobo             leave-one-batch-out over every held-out batch (ho-, h2- ... h10-): for each,
                      train without it and score it by the patterns alone, by patterns + model,
                      and by the model alone; the honest table for choosing the settings below
   --rules DIR        classify with the rules in DIR instead of rules/ (a copy from before a change)
@@ -33,7 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
-BATCHES = ("ho-", "h2-", "h3-", "h4-", "h5-", "h6-", "h7-", "h8-", "h9-")
+BATCHES = ("ho-", "h2-", "h3-", "h4-", "h5-", "h6-", "h7-", "h8-", "h9-", "h10-")
 
 
 @dataclass(frozen=True)
