@@ -191,18 +191,6 @@ def addressees(
     )
 
 
-def recipients(
-    order: Order,
-    roles: Sequence[str],
-    mailbox: MailboxConfig | None,
-    bounced: Collection[str] = (),
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(to, cc) from the order's own contacts by role; the manager (cc) from the config."""
-    manager = mailbox.manager if mailbox else None
-    found = resolve_recipients(order, roles, manager=manager, bounced=bounced)
-    return found.to, found.cc
-
-
 def _skipped(people: Recipients) -> str:
     if not people.skipped:
         return ""

@@ -157,7 +157,8 @@ def check_recipients(
             "add them with `dunbot orders` or leave them out"
         )
     # A bounce may have come back after the draft was written (or approved): never send to it.
-    bounced = set().union(*(store.bounced_addresses(o.customer_email) for o in orders))
+    customers = {o.customer_email.lower() for o in orders}
+    bounced = set().union(*(store.bounced_addresses(c) for c in customers))
     dead = [r for r in recipients if r.strip().lower() in bounced]
     if dead:
         raise RecipientError(
